@@ -1,0 +1,39 @@
+//! `trailwatch check [--config FILE]`: validates the configuration and every rule without
+//! starting anything. Prints each error as `path:line:col: message`; exit 0 or 2.
+
+use super::exit;
+use crate::config::Config;
+use crate::rule;
+use std::io::Write;
+use std::path::Path;
+
+pub fn run(config: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<u8> {
+    let config = match Config::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            writeln!(err, "{e}")?;
+            return Ok(exit::CONFIG);
+        }
+    };
+    let loaded = rule::load(std::slice::from_ref(&config.rules_dir));
+    for e in &loaded.errors {
+        writeln!(err, "{e}")?;
+    }
+    if !loaded.errors.is_empty() {
+        writeln!(
+            err,
+            "{} error(s); {} rule(s) valid in {}",
+            loaded.errors.len(),
+            loaded.rules.len(),
+            config.rules_dir.display()
+        )?;
+        return Ok(exit::CONFIG);
+    }
+    writeln!(
+        out,
+        "ok: {} rule(s) in {}",
+        loaded.rules.len(),
+        config.rules_dir.display()
+    )?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,13 @@
+//! The subcommands. Each returns the process exit code: 0 success, 1 findings (failed
+//! tests), 2 usage or configuration error.
+
+pub mod check;
+pub mod replay;
+pub mod test;
+
+/// Exit codes shared by every subcommand.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FINDINGS: u8 = 1;
+    pub const CONFIG: u8 = 2;
+}

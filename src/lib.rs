@@ -1,0 +1,15 @@
+//! trailwatch: a detection daemon for AWS CloudTrail that runs Panther-format rules.
+//!
+//! The crate follows the data flow of `docs/ARCHITECTURE` in `shared/DESIGN.md`:
+//! [`event`] reads and decodes CloudTrail records, [`rule`] loads and evaluates rules,
+//! [`engine`] ties the two together per record, [`alert`] and [`dedup`] turn matches into
+//! alerts, and [`cli`] holds the subcommands.
+
+pub mod alert;
+pub mod cli;
+pub mod config;
+pub mod dedup;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod rule;

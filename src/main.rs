@@ -1,0 +1,112 @@
+//! The `trailwatch` command line: parses arguments, runs a subcommand, maps the result to
+//! an exit code (0 success, 1 findings, 2 usage or configuration error).
+
+use clap::{Parser, Subcommand};
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use trailwatch::cli::{check, exit, replay, test};
+
+#[derive(Parser)]
+#[command(
+    name = "trailwatch",
+    version,
+    about = "Detection for AWS CloudTrail logs with Panther-format rules",
+    long_about = "trailwatch evaluates Panther-format detection rules (YAML, no-code `Detection` \
+                  blocks) against AWS CloudTrail logs: gzipped or plain {\"Records\":[...]} \
+                  delivery files and NDJSON.\n\nExit codes: 0 success, 1 findings (failed \
+                  tests), 2 usage or configuration error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the unit tests inside rule files and print a result per test
+    Test {
+        /// Rule files or directories (searched recursively for .yml/.yaml)
+        #[arg(default_value = "rules.d")]
+        paths: Vec<PathBuf>,
+        /// Only rules whose KEY has one of the comma-separated VALUEs
+        /// (keys: RuleID, Tags, Severity, LogTypes); repeat to combine
+        #[arg(long = "filter", value_name = "KEY=VALUE")]
+        filters: Vec<test::Filter>,
+        /// Fail rules with fewer tests than N; with N >= 2 each rule also needs a true and a
+        /// false case
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        minimum_tests: usize,
+    },
+    /// Validate the configuration and every rule without starting anything
+    Check {
+        /// Configuration file (trailwatch.yaml); without it the built-in defaults apply
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Evaluate log files once and write JSON lines to stdout
+    Replay {
+        /// Rule directory or file; repeat for several
+        #[arg(long = "rules", value_name = "DIR", default_value = "rules.d")]
+        rules: Vec<PathBuf>,
+        /// `alerts`: each alert after dedup and threshold, when the input is exhausted;
+        /// `matches`: one line per (rule, event) match
+        #[arg(long, value_enum, default_value_t = replay::Output::Alerts)]
+        output: replay::Output,
+        /// .json, .json.gz or NDJSON files, or directories of them (recursively)
+        #[arg(required = true, value_name = "PATH")]
+        inputs: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::CONFIG } else { exit::OK });
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut err = io::stderr();
+    let result = match cli.command {
+        Command::Test {
+            paths,
+            filters,
+            minimum_tests,
+        } => test::run(
+            &test::Options {
+                paths,
+                filters,
+                minimum_tests,
+            },
+            &mut out,
+            &mut err,
+        ),
+        Command::Check { config } => check::run(config.as_deref(), &mut out, &mut err),
+        Command::Replay {
+            rules,
+            output,
+            inputs,
+        } => replay::run(
+            &replay::Options {
+                rules,
+                output,
+                inputs,
+            },
+            &mut out,
+            &mut err,
+        ),
+    };
+    let code = match result.and_then(|code| out.flush().map(|()| code)) {
+        Ok(code) => code,
+        // A closed pipe (`trailwatch replay ... | head`) is not an error worth a message.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => {
+            let _ = writeln!(err, "trailwatch: {e}");
+            exit::CONFIG
+        }
+    };
+    ExitCode::from(code)
+}

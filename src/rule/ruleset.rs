@@ -1,0 +1,136 @@
+//! `RuleSet`: the loaded rules, indexed for the hot path.
+//!
+//! Most rules pin `eventSource` and `eventName` with `Equals` or `IsIn`. The set indexes
+//! rules by those constants so an event is tested only against its candidates: rules pinned
+//! to its (source, name) pair, to its source alone, to its name alone, and the few rules that
+//! pin neither. The set also knows every key path its rules read, which is the
+//! [`Projection`] the decoder uses. A `RuleSet` is immutable; a reload builds a new one.
+
+use super::compile::{Rule, CLOUDTRAIL};
+use crate::event::projection::Projection;
+use crate::rule::keypath::KeyPath;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Fields every event is decoded with, whatever the rules read: the index keys and what
+/// the alert stage needs to place an event in time.
+pub const ALWAYS_DECODED: [&str; 4] = ["eventSource", "eventName", "eventTime", "eventID"];
+
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    by_pair: HashMap<String, HashMap<String, Vec<usize>>>,
+    by_source: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, Vec<usize>>,
+    unindexed: Vec<usize>,
+    projection: Projection,
+    reads_p_fields: bool,
+}
+
+impl RuleSet {
+    /// Builds the set from compiled rules. Disabled rules and rules for other log types are
+    /// kept (for `rules list`, `test`) but never evaluated.
+    pub fn new(rules: Vec<Rule>) -> RuleSet {
+        let mut set = RuleSet {
+            rules,
+            ..RuleSet::default()
+        };
+        let mut projection = Projection::default();
+        for name in ALWAYS_DECODED {
+            projection.add(&KeyPath::key(name));
+        }
+        for (i, rule) in set.rules.iter().enumerate() {
+            if !rule.enabled || !rule.reads(CLOUDTRAIL) {
+                continue;
+            }
+            for path in rule.match_paths() {
+                if path.root().is_some_and(|r| r.starts_with("p_")) {
+                    // p_ fields are derived from many parts of the record.
+                    set.reads_p_fields = true;
+                    projection = Projection::everything();
+                }
+                projection.add(path);
+            }
+            let sources = rule.detection.pinned("eventSource");
+            let names = rule.detection.pinned("eventName");
+            match (sources, names) {
+                (Some(sources), Some(names)) => {
+                    for s in &sources {
+                        let by_name = set.by_pair.entry(s.to_string()).or_default();
+                        for n in &names {
+                            by_name.entry(n.to_string()).or_default().push(i);
+                        }
+                    }
+                }
+                (Some(sources), None) => {
+                    for s in sources {
+                        set.by_source.entry(s.to_string()).or_default().push(i);
+                    }
+                }
+                (None, Some(names)) => {
+                    for n in names {
+                        set.by_name.entry(n.to_string()).or_default().push(i);
+                    }
+                }
+                (None, None) => set.unindexed.push(i),
+            }
+        }
+        set.projection = projection;
+        set
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn get(&self, index: usize) -> &Rule {
+        &self.rules[index]
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The key paths to decode events with.
+    pub fn projection(&self) -> &Projection {
+        &self.projection
+    }
+
+    /// True when some rule reads a `p_` field, so events need them before matching.
+    pub fn reads_p_fields(&self) -> bool {
+        self.reads_p_fields
+    }
+
+    /// Indices of the rules an event with this source and name could match.
+    pub fn candidates<'a>(
+        &'a self,
+        source: Option<&str>,
+        name: Option<&str>,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let pair = source
+            .and_then(|s| self.by_pair.get(s))
+            .and_then(|m| name.and_then(|n| m.get(n)));
+        let by_source = source.and_then(|s| self.by_source.get(s));
+        let by_name = name.and_then(|n| self.by_name.get(n));
+        [pair, by_source, by_name, Some(&self.unindexed)]
+            .into_iter()
+            .flatten()
+            .flat_map(|v| v.iter().copied())
+    }
+
+    /// Appends to `out`, in rule order, the indices of the rules `event` matches.
+    pub fn matching(&self, event: &Value, out: &mut Vec<usize>) {
+        let source = event.get("eventSource").and_then(Value::as_str);
+        let name = event.get("eventName").and_then(Value::as_str);
+        let start = out.len();
+        out.extend(
+            self.candidates(source, name)
+                .filter(|&i| self.rules[i].matches(event)),
+        );
+        out[start..].sort_unstable();
+    }
+}

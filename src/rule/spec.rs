@@ -1,0 +1,221 @@
+//! `RuleSpec`: a Panther rule file exactly as written.
+//!
+//! Every key of Panther's rule YAML is accepted and any other key is an error
+//! (`deny_unknown_fields`), so a typo such as `Severty:` is caught at load time instead of
+//! silently changing a rule. Defaults are Panther's: `Enabled` and `CreateAlert` true,
+//! `DedupPeriodMinutes` 60, `Threshold` 1.
+
+use super::expr::ExprList;
+use super::keypath::KeyPath;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Alert severity, ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The upper-case name used in alerts (`MEDIUM`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "INFO",
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+
+    /// Parses a severity name in any letter case (`Medium`, `MEDIUM`).
+    pub fn parse(name: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Severity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Severity::parse(&name).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown Severity `{name}`; valid values: Info, Low, Medium, High, Critical"
+            ))
+        })
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn sixty() -> u32 {
+    60
+}
+fn one() -> u32 {
+    1
+}
+
+/// A rule file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "PascalCase")]
+pub struct RuleSpec {
+    pub analysis_type: Option<String>,
+    #[serde(rename = "RuleID")]
+    pub rule_id: String,
+    pub display_name: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub log_types: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub severity: Severity,
+    pub description: Option<String>,
+    pub runbook: Option<String>,
+    pub reference: Option<String>,
+    #[serde(default)]
+    pub reports: BTreeMap<String, Vec<String>>,
+    #[serde(default = "sixty")]
+    pub dedup_period_minutes: u32,
+    #[serde(default = "one")]
+    pub threshold: u32,
+    #[serde(default)]
+    pub summary_attributes: Vec<String>,
+    #[serde(default)]
+    pub tests: Vec<TestSpec>,
+    pub filename: Option<String>,
+    #[serde(default = "yes")]
+    pub create_alert: bool,
+    #[serde(default)]
+    pub output_ids: Vec<String>,
+    pub status: Option<String>,
+    pub detection: Option<ExprList>,
+    pub inline_filters: Option<ExprList>,
+    pub alert_title: Option<String>,
+    #[serde(default)]
+    pub alert_context: Vec<ContextEntry>,
+    #[serde(default)]
+    pub group_by: Vec<KeySpec>,
+    #[serde(default)]
+    pub dynamic_severities: Vec<DynamicSeverity>,
+}
+
+/// One unit test inside a rule. `Expected*` keys other than `ExpectedResult` are trailwatch
+/// additions: Panther's YAML cannot check a title, dedup string, severity or context.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "PascalCase")]
+pub struct TestSpec {
+    pub name: String,
+    pub expected_result: bool,
+    pub log: Value,
+    pub expected_title: Option<String>,
+    pub expected_dedup: Option<String>,
+    pub expected_severity: Option<Severity>,
+    pub expected_alert_context: Option<serde_json::Map<String, Value>>,
+}
+
+/// One `AlertContext` entry: a name and where its value comes from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContextEntry {
+    pub key_name: String,
+    pub key_value: KeySpec,
+}
+
+/// One `DynamicSeverities` entry: the severity to use when its conditions match.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "PascalCase")]
+pub struct DynamicSeverity {
+    pub change_to: Severity,
+    pub conditions: ExprList,
+}
+
+/// A key specifier used to read a value (`GroupBy` entries, `AlertContext` values):
+/// `{Key: a}`, `{KeyPath: a.b}` or `{DeepKey: [a, b]}`, plus the trailwatch extension
+/// `Default:`, the value used when the key is missing or null.
+#[derive(Debug, Clone)]
+pub struct KeySpec {
+    pub path: KeyPath,
+    pub default: Option<Value>,
+}
+
+impl KeySpec {
+    /// The value at the key in `event`, or the default; `None` when neither exists.
+    pub fn read<'a>(&'a self, event: &'a Value) -> Option<&'a Value> {
+        match self.path.find(event).one() {
+            Some(Value::Null) | None => self.default.as_ref(),
+            Some(v) => Some(v),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for KeySpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(KeySpecVisitor)
+    }
+}
+
+struct KeySpecVisitor;
+
+const KEY_SPEC_KEYS: &[&str] = &["Key", "KeyPath", "DeepKey", "Default"];
+
+impl<'de> Visitor<'de> for KeySpecVisitor {
+    type Value = KeySpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key specifier: {Key: a}, {KeyPath: a.b} or {DeepKey: [a, b]}")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeySpec, A::Error> {
+        let mut path: Option<Result<KeyPath, String>> = None;
+        let mut default = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let parsed = match key.as_str() {
+                "Key" => Ok(KeyPath::key(&map.next_value::<String>()?)),
+                "KeyPath" => KeyPath::parse(&map.next_value::<String>()?),
+                "DeepKey" => KeyPath::deep_key(&map.next_value::<Vec<String>>()?),
+                "Default" => {
+                    default = Some(map.next_value::<Value>()?);
+                    continue;
+                }
+                other => return Err(de::Error::unknown_field(other, KEY_SPEC_KEYS)),
+            };
+            if path.is_some() {
+                return Err(de::Error::custom("use only one of Key, KeyPath and DeepKey"));
+            }
+            path = Some(parsed);
+        }
+        let path = path
+            .ok_or_else(|| de::Error::custom("a key specifier needs Key, KeyPath or DeepKey"))?
+            .map_err(de::Error::custom)?;
+        Ok(KeySpec { path, default })
+    }
+}
