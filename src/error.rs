@@ -37,13 +37,22 @@ impl Located {
     }
 }
 
-/// serde_yaml appends " at line L column C" to its messages; we print the position in front
-/// instead, so the suffix would only repeat it.
+/// serde_yaml writes " at line L column C" into its messages; we print the position in front
+/// instead, so that part would only repeat it.
 fn strip_position_suffix(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) if message[i..].contains(" column ") => message[..i].to_string(),
-        _ => message.to_string(),
+    let mut out = message.to_string();
+    if let Some(start) = out.find(" at line ") {
+        let rest = &out[start + " at line ".len()..];
+        let digits = |s: &str| s.chars().take_while(char::is_ascii_digit).count();
+        let line_len = digits(rest);
+        if let Some(after) = rest[line_len..].strip_prefix(" column ") {
+            let end = start + " at line ".len() + line_len + " column ".len() + digits(after);
+            if line_len > 0 && end > start {
+                out.replace_range(start..end, "");
+            }
+        }
     }
+    out
 }
 
 impl fmt::Display for Located {
@@ -99,5 +108,9 @@ mod tests {
             "unknown field `X`"
         );
         assert_eq!(strip_position_suffix("plain"), "plain");
+        assert_eq!(
+            strip_position_suffix("did not find ']' at line 3 column 9, while parsing"),
+            "did not find ']', while parsing"
+        );
     }
 }

@@ -60,12 +60,23 @@ impl fmt::Display for Severity {
 
 impl<'de> Deserialize<'de> for Severity {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        Severity::parse(&name).ok_or_else(|| {
-            de::Error::custom(format!(
-                "unknown Severity `{name}`; valid values: Info, Low, Medium, High, Critical"
-            ))
-        })
+        // A visitor (rather than String then parse) so the YAML parser still knows where the
+        // value is when it reports a bad name.
+        struct SeverityVisitor;
+        impl Visitor<'_> for SeverityVisitor {
+            type Value = Severity;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a severity: Info, Low, Medium, High or Critical")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Severity, E> {
+                Severity::parse(name).ok_or_else(|| {
+                    E::custom(format!(
+                        "unknown Severity `{name}`; valid values: Info, Low, Medium, High, Critical"
+                    ))
+                })
+            }
+        }
+        d.deserialize_str(SeverityVisitor)
     }
 }
 
