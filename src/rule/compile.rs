@@ -90,6 +90,12 @@ impl Rule {
                 return Err(err("RuleID", "rule has no `Detection:` block"));
             }
         };
+        if spec.log_types.is_empty() {
+            return Err(err(
+                "LogTypes",
+                format!("LogTypes is empty; list the log types the rule reads (trailwatch reads {CLOUDTRAIL})"),
+            ));
+        }
         if spec.threshold == 0 {
             return Err(err("Threshold", "Threshold must be at least 1"));
         }

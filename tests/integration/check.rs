@@ -45,8 +45,9 @@ fn every_broken_file_is_reported_in_one_pass() {
         ("b_wrong_type.yml", "RuleID: B\nSeverity: Low\nThreshold: many\n", "b_wrong_type.yml:3:12: Threshold: invalid type"),
         ("c_no_rule_id.yml", "Severity: Low\nDetection: [{Condition: AlwaysTrue}]\n", "c_no_rule_id.yml:1:1: missing field `RuleID`"),
         ("d_python.yml", "RuleID: D\nFilename: d.py\nSeverity: Low\n", "d_python.yml:2:1: rule `D` keeps its logic in the Python file `d.py`"),
-        ("e_dup.yml", "RuleID: A.Dup\nSeverity: Low\nDetection: [{Condition: AlwaysTrue}]\n", ""),
-        ("f_dup.yml", "# again\nRuleID: A.Dup\nSeverity: Low\nDetection: [{Condition: AlwaysTrue}]\n", "f_dup.yml:2:1: duplicate RuleID `A.Dup`: already defined in"),
+        ("e_dup.yml", "RuleID: A.Dup\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nDetection: [{Condition: AlwaysTrue}]\n", ""),
+        ("f_dup.yml", "# again\nRuleID: A.Dup\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nDetection: [{Condition: AlwaysTrue}]\n", "f_dup.yml:2:1: duplicate RuleID `A.Dup`: already defined in"),
+        ("h_no_log_types.yml", "RuleID: H\nSeverity: Low\nDetection: [{Condition: AlwaysTrue}]\n", "h_no_log_types.yml:1:1: LogTypes is empty"),
         ("g_syntax.yml", "RuleID: X\nTags: [a, b\nSeverity: Low\n", "g_syntax.yml:3:9: did not find expected ',' or ']', while parsing a flow sequence"),
     ];
     for (name, text, _) in cases {
@@ -61,7 +62,7 @@ fn every_broken_file_is_reported_in_one_pass() {
     for (_, _, expected) in cases.iter().filter(|c| !c.2.is_empty()) {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
-    assert!(err.contains("6 error(s); 1 rule(s) valid"), "{err}");
+    assert!(err.contains("7 error(s); 1 rule(s) valid"), "{err}");
 }
 
 #[test]
