@@ -81,7 +81,10 @@ pub fn context(rule: &Rule, event: &Value) -> Map<String, Value> {
     let mut ctx: Map<String, Value> = STANDARD_CONTEXT
         .iter()
         .map(|(key, missing)| {
-            let v = event.get(*key).cloned().unwrap_or_else(|| Value::from(*missing));
+            let v = event
+                .get(*key)
+                .cloned()
+                .unwrap_or_else(|| Value::from(*missing));
             (key.to_string(), v)
         })
         .collect();

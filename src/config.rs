@@ -162,7 +162,11 @@ mod tests {
     fn relative_paths_follow_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trailwatch.yaml");
-        std::fs::write(&path, "rules_dir: r\nsources:\n  - path: /abs\n    read_from: end\n").unwrap();
+        std::fs::write(
+            &path,
+            "rules_dir: r\nsources:\n  - path: /abs\n    read_from: end\n",
+        )
+        .unwrap();
         let c = Config::load(Some(&path)).unwrap();
         assert_eq!(c.rules_dir, dir.path().join("r"));
         assert_eq!(c.sources[0].path, PathBuf::from("/abs"));

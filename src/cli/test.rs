@@ -107,12 +107,20 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> std::
         if !problems.is_empty() {
             under_tested += 1;
             for p in problems {
-                writeln!(out, "  FAIL  rule {p} (--minimum-tests {})", options.minimum_tests)?;
+                writeln!(
+                    out,
+                    "  FAIL  rule {p} (--minimum-tests {})",
+                    options.minimum_tests
+                )?;
             }
         }
     }
     if under_tested > 0 {
-        writeln!(out, "{under_tested} rule(s) below --minimum-tests {}", options.minimum_tests)?;
+        writeln!(
+            out,
+            "{under_tested} rule(s) below --minimum-tests {}",
+            options.minimum_tests
+        )?;
     }
     writeln!(out, "{passed} passed, {failed} failed")?;
     Ok(if !loaded.errors.is_empty() {

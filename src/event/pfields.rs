@@ -106,9 +106,7 @@ fn arn_account(arn: &str) -> Option<&str> {
 /// Adds the `p_` fields to a CloudTrail record (an object; anything else is left alone).
 pub fn enrich(event: &mut Value, raw: &[u8], parse_time: OffsetDateTime) {
     let mut found = Indicators::default();
-    let get = |path: &[&str]| -> Option<&Value> {
-        path.iter().try_fold(&*event, |v, k| v.get(k))
-    };
+    let get = |path: &[&str]| -> Option<&Value> { path.iter().try_fold(&*event, |v, k| v.get(k)) };
     if let Some(ip) = get(&["sourceIPAddress"]).and_then(Value::as_str) {
         if !ip.ends_with("amazonaws.com") {
             found.ip(get(&["sourceIPAddress"]));
@@ -122,8 +120,18 @@ pub fn enrich(event: &mut Value, raw: &[u8], parse_time: OffsetDateTime) {
     }
     found.account(get(&["userIdentity", "accountId"]));
     found.arn(get(&["userIdentity", "arn"]));
-    found.account(get(&["userIdentity", "sessionContext", "sessionIssuer", "accountId"]));
-    found.arn(get(&["userIdentity", "sessionContext", "sessionIssuer", "arn"]));
+    found.account(get(&[
+        "userIdentity",
+        "sessionContext",
+        "sessionIssuer",
+        "accountId",
+    ]));
+    found.arn(get(&[
+        "userIdentity",
+        "sessionContext",
+        "sessionIssuer",
+        "arn",
+    ]));
     found.account(get(&["recipientAccountId"]));
     for key in [
         "additionalEventData",
@@ -135,7 +143,12 @@ pub fn enrich(event: &mut Value, raw: &[u8], parse_time: OffsetDateTime) {
             found.scan(key, v);
         }
     }
-    if let Some(v) = get(&["userIdentity", "sessionContext", "webIdFederationData", "attributes"]) {
+    if let Some(v) = get(&[
+        "userIdentity",
+        "sessionContext",
+        "webIdFederationData",
+        "attributes",
+    ]) {
         found.scan("attributes", v);
     }
     let event_time = get(&["eventTime"])
@@ -149,7 +162,10 @@ pub fn enrich(event: &mut Value, raw: &[u8], parse_time: OffsetDateTime) {
     if let Some(t) = event_time {
         map.insert("p_event_time".into(), Value::from(format_panther(t)));
     }
-    map.insert("p_parse_time".into(), Value::from(format_panther(parse_time)));
+    map.insert(
+        "p_parse_time".into(),
+        Value::from(format_panther(parse_time)),
+    );
     map.insert("p_row_id".into(), Value::from(row_id(raw)));
     put_list(map, "p_any_ip_addresses", found.ips);
     put_list(map, "p_any_aws_account_ids", found.accounts);
@@ -159,7 +175,10 @@ pub fn enrich(event: &mut Value, raw: &[u8], parse_time: OffsetDateTime) {
 
 fn put_list(map: &mut Map<String, Value>, key: &str, values: BTreeSet<String>) {
     if !values.is_empty() {
-        map.insert(key.into(), Value::from(values.into_iter().collect::<Vec<_>>()));
+        map.insert(
+            key.into(),
+            Value::from(values.into_iter().collect::<Vec<_>>()),
+        );
     }
 }
 
@@ -189,15 +208,28 @@ mod tests {
         enrich(&mut e, b"{}", OffsetDateTime::UNIX_EPOCH);
         assert_eq!(e["p_log_type"], "AWS.CloudTrail");
         assert_eq!(e["p_event_time"], "2024-01-17 09:30:00.000000000");
-        assert_eq!(e["p_any_ip_addresses"], json!(["10.0.0.5", "198.51.100.50", "2001:db8::1"]));
+        assert_eq!(
+            e["p_any_ip_addresses"],
+            json!(["10.0.0.5", "198.51.100.50", "2001:db8::1"])
+        );
         assert_eq!(
             e["p_any_aws_account_ids"],
-            json!(["111122223333", "123456789012", "210987654321", "444455556666", "777788889999"])
+            json!([
+                "111122223333",
+                "123456789012",
+                "210987654321",
+                "444455556666",
+                "777788889999"
+            ])
         );
         assert_eq!(
             e["p_any_aws_arns"],
-            json!(["arn:aws:ec2:us-east-1:777788889999:instance/i-1", "arn:aws:iam::123456789012:user/x",
-                   "arn:aws:iam::210987654321:role/r", "arn:aws:s3:::bucket"])
+            json!([
+                "arn:aws:ec2:us-east-1:777788889999:instance/i-1",
+                "arn:aws:iam::123456789012:user/x",
+                "arn:aws:iam::210987654321:role/r",
+                "arn:aws:s3:::bucket"
+            ])
         );
         assert_eq!(e["p_any_domain_names"], json!(["ec2.example.com"]));
     }

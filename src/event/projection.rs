@@ -206,7 +206,10 @@ mod tests {
     #[test]
     fn path_prefix_keeps_subtree() {
         let p = projection(&["a.b", "a"]);
-        assert_eq!(p.decode(br#"{"a":{"b":1,"c":2},"d":3}"#).unwrap(), json!({"a":{"b":1,"c":2}}));
+        assert_eq!(
+            p.decode(br#"{"a":{"b":1,"c":2},"d":3}"#).unwrap(),
+            json!({"a":{"b":1,"c":2}})
+        );
     }
 
     #[test]

@@ -59,9 +59,17 @@ pub trait RecordSink {
 pub fn is_log_file(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     !name.starts_with('.')
-        && [".json", ".json.gz", ".gz", ".ndjson", ".jsonl", ".ndjson.gz", ".jsonl.gz"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
+        && [
+            ".json",
+            ".json.gz",
+            ".gz",
+            ".ndjson",
+            ".jsonl",
+            ".ndjson.gz",
+            ".jsonl.gz",
+        ]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 /// Lists the log files under `paths` (files as given, directories recursively), sorted.
@@ -188,7 +196,9 @@ fn read_records<R: Read>(path: &Path, input: R, sink: &mut dyn RecordSink) {
         sink,
         count: 0,
     };
-    let result = (&mut de).deserialize_map(&mut visitor).and_then(|()| de.end());
+    let result = (&mut de)
+        .deserialize_map(&mut visitor)
+        .and_then(|()| de.end());
     if let Err(e) = result {
         let count = visitor.count;
         visitor.sink.bad(BadInput {

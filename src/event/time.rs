@@ -21,9 +21,8 @@ pub fn format_rfc3339(t: OffsetDateTime) -> String {
 
 /// Formats the way Panther writes `p_event_time`.
 pub fn format_panther(t: OffsetDateTime) -> String {
-    let f = format_description!(
-        "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:9]"
-    );
+    let f =
+        format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:9]");
     t.to_offset(UtcOffset::UTC)
         .format(&f)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())

@@ -8,15 +8,14 @@ use std::cmp::Ordering;
 /// number or a boolean.
 pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(_), Value::Number(_)) => {
-            numeric_cmp(a, b) == Some(Ordering::Equal)
-        }
+        (Value::Number(_), Value::Number(_)) => numeric_cmp(a, b) == Some(Ordering::Equal),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -38,10 +37,12 @@ fn as_num(v: &Value) -> Option<Num> {
             .or_else(|| n.as_f64().map(Num::Float)),
         Value::String(s) => {
             let s = s.trim();
-            s.parse::<i128>()
-                .map(Num::Int)
-                .ok()
-                .or_else(|| s.parse::<f64>().ok().filter(|f| f.is_finite()).map(Num::Float))
+            s.parse::<i128>().map(Num::Int).ok().or_else(|| {
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(Num::Float)
+            })
         }
         _ => None,
     }
@@ -88,7 +89,8 @@ pub fn iequals(hay: &str, needle_folded: &str) -> bool {
 pub fn istarts_with(hay: &str, needle_folded: &str) -> bool {
     if hay.is_ascii() && needle_folded.is_ascii() {
         return hay.len() >= needle_folded.len()
-            && hay.as_bytes()[..needle_folded.len()].eq_ignore_ascii_case(needle_folded.as_bytes());
+            && hay.as_bytes()[..needle_folded.len()]
+                .eq_ignore_ascii_case(needle_folded.as_bytes());
     }
     let mut hay = folded(hay);
     needle_folded.chars().all(|c| hay.next() == Some(c))
@@ -134,8 +136,14 @@ mod tests {
 
     #[test]
     fn numeric_ordering() {
-        assert_eq!(numeric_cmp(&json!("10"), &json!(9)), Some(Ordering::Greater));
-        assert_eq!(numeric_cmp(&json!(2.5), &json!("2.5")), Some(Ordering::Equal));
+        assert_eq!(
+            numeric_cmp(&json!("10"), &json!(9)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            numeric_cmp(&json!(2.5), &json!("2.5")),
+            Some(Ordering::Equal)
+        );
         assert_eq!(numeric_cmp(&json!("abc"), &json!(1)), None);
         assert_eq!(numeric_cmp(&json!(true), &json!(1)), None);
         assert_eq!(

@@ -73,7 +73,10 @@ impl Rule {
         }
         let detection = match (spec.detection, &spec.filename) {
             (Some(d), _) if d.0.is_empty() => {
-                return Err(err("Detection", "Detection is empty; it needs at least one expression"))
+                return Err(err(
+                    "Detection",
+                    "Detection is empty; it needs at least one expression",
+                ))
             }
             (Some(d), _) => d.into_expr(),
             (None, Some(file)) => {
@@ -100,7 +103,10 @@ impl Rule {
             return Err(err("Threshold", "Threshold must be at least 1"));
         }
         if spec.dedup_period_minutes == 0 {
-            return Err(err("DedupPeriodMinutes", "DedupPeriodMinutes must be at least 1"));
+            return Err(err(
+                "DedupPeriodMinutes",
+                "DedupPeriodMinutes must be at least 1",
+            ));
         }
         let title = spec
             .alert_title
@@ -199,7 +205,12 @@ impl Rule {
     pub fn context(&self, event: &Value) -> Map<String, Value> {
         self.context
             .iter()
-            .map(|(name, key)| (name.clone(), key.read(event).cloned().unwrap_or(Value::Null)))
+            .map(|(name, key)| {
+                (
+                    name.clone(),
+                    key.read(event).cloned().unwrap_or(Value::Null),
+                )
+            })
             .collect()
     }
 

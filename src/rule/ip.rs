@@ -35,9 +35,12 @@ impl Cidr {
     /// True when `ip` lies inside this network (never across address families).
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                prefix_eq(u32::from(net) as u128, u32::from(ip) as u128, self.prefix, 32)
-            }
+            (IpAddr::V4(net), IpAddr::V4(ip)) => prefix_eq(
+                u32::from(net) as u128,
+                u32::from(ip) as u128,
+                self.prefix,
+                32,
+            ),
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
                 prefix_eq(u128::from(net), u128::from(ip), self.prefix, 128)
             }
@@ -112,14 +115,8 @@ fn in_v6(ip: Ipv6Addr, (net, prefix): (Ipv6Addr, u8)) -> bool {
 /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are judged as their IPv4 address, as Python does.
 fn ipv4_mapped(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
-    (s[..5] == [0, 0, 0, 0, 0] && s[5] == 0xffff).then(|| {
-        Ipv4Addr::new(
-            (s[6] >> 8) as u8,
-            s[6] as u8,
-            (s[7] >> 8) as u8,
-            s[7] as u8,
-        )
-    })
+    (s[..5] == [0, 0, 0, 0, 0] && s[5] == 0xffff)
+        .then(|| Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8))
 }
 
 /// Python's `ip_address(x).is_private`.
@@ -179,7 +176,9 @@ mod tests {
         assert!(!net.contains(ip("11.0.0.1")));
         assert!(!net.contains(ip("::1")));
         assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("1.2.3.4")));
-        assert!(Cidr::parse("2001:db8::/32").unwrap().contains(ip("2001:db8:ffff::1")));
+        assert!(Cidr::parse("2001:db8::/32")
+            .unwrap()
+            .contains(ip("2001:db8:ffff::1")));
         assert_eq!(Cidr::parse("1.2.3.4"), Cidr::parse("1.2.3.4/32"));
         for bad in ["1.2.3.4/33", "x/8", "1.2.3.4/", "::/129"] {
             assert!(Cidr::parse(bad).is_none(), "{bad}");

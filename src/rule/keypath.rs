@@ -114,9 +114,7 @@ impl KeyPath {
                 });
                 selectors = &selectors[close + 1..];
                 if !selectors.is_empty() && !selectors.starts_with('[') {
-                    return Err(format!(
-                        "KeyPath `{spec}`: expected `.` or `[` after `]`"
-                    ));
+                    return Err(format!("KeyPath `{spec}`: expected `.` or `[` after `]`"));
                 }
             }
         }
@@ -235,7 +233,10 @@ mod tests {
             KeyPath::parse("a.b[1].c").unwrap().find(&e),
             Found::One(&json!(2))
         );
-        assert_eq!(KeyPath::parse("a.n").unwrap().find(&e), Found::One(&Value::Null));
+        assert_eq!(
+            KeyPath::parse("a.n").unwrap().find(&e),
+            Found::One(&Value::Null)
+        );
         assert!(KeyPath::parse("a.b[9].c").unwrap().find(&e).is_missing());
         assert!(KeyPath::parse("a.b.c").unwrap().find(&e).is_missing());
         assert_eq!(KeyPath::key("dotted.key").find(&e), Found::One(&json!("x")));

@@ -57,7 +57,12 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Located>) {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            errors.push(Located::new(dir, 1, 1, format!("cannot read directory: {e}")));
+            errors.push(Located::new(
+                dir,
+                1,
+                1,
+                format!("cannot read directory: {e}"),
+            ));
             return;
         }
     };
@@ -81,8 +86,7 @@ pub fn load_file(path: &Path) -> Result<Rule, Located> {
 
 /// Parses and compiles rule text; `path` is only used in errors.
 pub fn parse(path: &Path, source: &str) -> Result<Rule, Located> {
-    let spec: RuleSpec =
-        serde_yaml::from_str(source).map_err(|e| Located::from_yaml(path, &e))?;
+    let spec: RuleSpec = serde_yaml::from_str(source).map_err(|e| Located::from_yaml(path, &e))?;
     Rule::compile(spec).map_err(|e| {
         let (line, col) = locate_top_level_key(source, e.key);
         Located::new(path, line, col, e.message)

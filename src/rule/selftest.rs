@@ -54,8 +54,16 @@ pub fn run(rule: &Rule, test: &TestSpec) -> Outcome {
                 }
             }
         };
-        expect("ExpectedTitle", test.expected_title.as_deref(), &shaped.title);
-        expect("ExpectedDedup", test.expected_dedup.as_deref(), &shaped.dedup);
+        expect(
+            "ExpectedTitle",
+            test.expected_title.as_deref(),
+            &shaped.title,
+        );
+        expect(
+            "ExpectedDedup",
+            test.expected_dedup.as_deref(),
+            &shaped.dedup,
+        );
         expect(
             "ExpectedSeverity",
             test.expected_severity.map(|s| s.as_str()),

@@ -220,7 +220,9 @@ impl<'de> Visitor<'de> for KeySpecVisitor {
                 other => return Err(de::Error::unknown_field(other, KEY_SPEC_KEYS)),
             };
             if path.is_some() {
-                return Err(de::Error::custom("use only one of Key, KeyPath and DeepKey"));
+                return Err(de::Error::custom(
+                    "use only one of Key, KeyPath and DeepKey",
+                ));
             }
             path = Some(parsed);
         }

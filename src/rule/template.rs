@@ -58,7 +58,9 @@ impl Template {
                         inner.push(c);
                     }
                     if !closed {
-                        return Err(format!("AlertTitle `{source}`: `{{` without a closing `}}`"));
+                        return Err(format!(
+                            "AlertTitle `{source}`: `{{` without a closing `}}`"
+                        ));
                     }
                     if !text.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut text)));
@@ -67,7 +69,11 @@ impl Template {
                         |e| format!("AlertTitle `{source}`: placeholder `{{{inner}}}`: {e}"),
                     )?));
                 }
-                '}' => return Err(format!("AlertTitle `{source}`: `}}` without an opening `{{`")),
+                '}' => {
+                    return Err(format!(
+                        "AlertTitle `{source}`: `}}` without an opening `{{`"
+                    ))
+                }
                 c => text.push(c),
             }
         }

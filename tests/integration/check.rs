@@ -22,18 +22,37 @@ fn broken_file_is_located_and_good_file_still_replays() {
     let o = trailwatch(dir.path(), &["check"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("rules.d/broken.yml:5:5: Detection[0]: unknown Condition `Equalz`"), "{err}");
+    assert!(
+        err.contains("rules.d/broken.yml:5:5: Detection[0]: unknown Condition `Equalz`"),
+        "{err}"
+    );
     assert!(err.contains("1 error(s); 1 rule(s) valid"), "{err}");
 
     write_ndjson(
         &dir.path().join("events.ndjson"),
-        &[grant("e1", "2024-01-17T09:30:00Z", "us-east-1", "db-sg", Some("0.0.0.0/0"))],
+        &[grant(
+            "e1",
+            "2024-01-17T09:30:00Z",
+            "us-east-1",
+            "db-sg",
+            Some("0.0.0.0/0"),
+        )],
     );
-    let o = trailwatch(dir.path(), &["replay", "--output", "matches", "events.ndjson"]);
-    assert_eq!(o.status.code(), Some(2), "the broken rule is still a configuration error");
+    let o = trailwatch(
+        dir.path(),
+        &["replay", "--output", "matches", "events.ndjson"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "the broken rule is still a configuration error"
+    );
     let lines = json_lines(&o);
     assert_eq!(lines.len(), 1, "{}", stdout(&o));
-    assert_eq!(lines[0]["rule_id"], "AWS.RDS.SecurityGroupIngressAuthorized");
+    assert_eq!(
+        lines[0]["rule_id"],
+        "AWS.RDS.SecurityGroupIngressAuthorized"
+    );
 }
 
 #[test]
@@ -73,8 +92,15 @@ fn config_file_is_strict_and_points_at_rules() {
     write(&dir.path().join("tw.yaml"), b"rules_dir: myrules\n");
     let o = trailwatch(dir.path(), &["check", "--config", "tw.yaml"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    write(&dir.path().join("tw.yaml"), b"rules_dir: myrules\nsources:\n  - path: x\n    tail: yes\n");
+    write(
+        &dir.path().join("tw.yaml"),
+        b"rules_dir: myrules\nsources:\n  - path: x\n    tail: yes\n",
+    );
     let o = trailwatch(dir.path(), &["check", "--config", "tw.yaml"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("tw.yaml:4:5: sources[0]: unknown field `tail`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("tw.yaml:4:5: sources[0]: unknown field `tail`"),
+        "{}",
+        stderr(&o)
+    );
 }

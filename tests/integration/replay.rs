@@ -22,8 +22,20 @@ fn replay(dir: &Path, args: &[&str]) -> (Option<i32>, Vec<Value>, String) {
 #[test]
 fn matches_contract_on_every_input_format() {
     let dir = workspace();
-    let a = grant("id-a", "2024-01-17T09:30:00Z", "us-east-1", "prod-sg", Some("203.0.113.0/24"));
-    let b = grant("id-b", "2024-01-17T09:31:00Z", "us-west-2", "db-sg", Some("0.0.0.0/0"));
+    let a = grant(
+        "id-a",
+        "2024-01-17T09:30:00Z",
+        "us-east-1",
+        "prod-sg",
+        Some("203.0.113.0/24"),
+    );
+    let b = grant(
+        "id-b",
+        "2024-01-17T09:31:00Z",
+        "us-west-2",
+        "db-sg",
+        Some("0.0.0.0/0"),
+    );
     let c = grant("id-c", "2024-01-17T09:32:00Z", "us-east-1", "app-sg", None);
     let n = noise("id-n", "2024-01-17T09:33:00Z");
     let inputs = dir.path().join("in");
@@ -53,11 +65,18 @@ fn matches_contract_on_every_input_format() {
         by_id("id-c")["title"],
         "RDS Security Group Ingress Authorized: [app-sg] from [app-servers-sg] by [ops]"
     );
-    assert!(err.contains("3 file(s): 6 record(s), 0 malformed, 3 match(es)"), "{err}");
+    assert!(
+        err.contains("3 file(s): 6 record(s), 0 malformed, 3 match(es)"),
+        "{err}"
+    );
 
     // Each file on its own, named directly, gives the same matches.
     let mut one_by_one = Vec::new();
-    for file in ["in/a.ndjson", "in/sub/b.json", "in/AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/17/c.json.gz"] {
+    for file in [
+        "in/a.ndjson",
+        "in/sub/b.json",
+        "in/AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/17/c.json.gz",
+    ] {
         let (code, lines, _) = replay(dir.path(), &["--output", "matches", file]);
         assert_eq!(code, Some(0));
         assert_eq!(lines.len(), 1, "{file}");
@@ -71,11 +90,41 @@ fn alerts_follow_dedup_windows_on_event_time() {
     let dir = workspace();
     // Same dedup key: 09:00, 09:20 and (out of order) 08:45 share a window; 10:30 opens another.
     let events = [
-        grant("e1", "2024-01-17T09:00:00Z", "us-east-1", "sg", Some("10.0.0.0/8")),
-        grant("e2", "2024-01-17T09:20:00Z", "us-east-1", "sg", Some("10.0.0.0/8")),
-        grant("e3", "2024-01-17T08:45:00Z", "us-east-1", "sg", Some("10.0.0.0/8")),
-        grant("e4", "2024-01-17T10:30:00Z", "us-east-1", "sg", Some("10.0.0.0/8")),
-        grant("e5", "2024-01-17T09:05:00Z", "eu-west-1", "sg", Some("0.0.0.0/0")),
+        grant(
+            "e1",
+            "2024-01-17T09:00:00Z",
+            "us-east-1",
+            "sg",
+            Some("10.0.0.0/8"),
+        ),
+        grant(
+            "e2",
+            "2024-01-17T09:20:00Z",
+            "us-east-1",
+            "sg",
+            Some("10.0.0.0/8"),
+        ),
+        grant(
+            "e3",
+            "2024-01-17T08:45:00Z",
+            "us-east-1",
+            "sg",
+            Some("10.0.0.0/8"),
+        ),
+        grant(
+            "e4",
+            "2024-01-17T10:30:00Z",
+            "us-east-1",
+            "sg",
+            Some("10.0.0.0/8"),
+        ),
+        grant(
+            "e5",
+            "2024-01-17T09:05:00Z",
+            "eu-west-1",
+            "sg",
+            Some("0.0.0.0/0"),
+        ),
     ];
     write_ndjson(&dir.path().join("e.ndjson"), &events);
     let (code, alerts, err) = replay(dir.path(), &["e.ndjson"]);
@@ -86,7 +135,10 @@ fn alerts_follow_dedup_windows_on_event_time() {
     assert_eq!(first["event_count"], 3);
     assert_eq!(first["first_event_time"], "2024-01-17T08:45:00Z");
     assert_eq!(first["last_event_time"], "2024-01-17T09:20:00Z");
-    assert_eq!(first["event"]["eventID"], "e1", "the window's first matching event");
+    assert_eq!(
+        first["event"]["eventID"], "e1",
+        "the window's first matching event"
+    );
     // Alerts come out in the order they opened.
     assert_eq!(alerts[1]["event"]["eventID"], "e4");
     assert_eq!(alerts[1]["event_count"], 1);
@@ -95,23 +147,56 @@ fn alerts_follow_dedup_windows_on_event_time() {
     assert_ne!(alerts[0]["alert_id"], alerts[1]["alert_id"]);
 
     // The alert contract.
-    let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     for key in [
-        "alert_id", "rule_id", "rule_name", "title", "severity", "dedup", "log_type", "event_count",
-        "created_at", "first_event_time", "last_event_time", "description", "runbook", "reference",
-        "tags", "reports", "context", "summary", "event",
+        "alert_id",
+        "rule_id",
+        "rule_name",
+        "title",
+        "severity",
+        "dedup",
+        "log_type",
+        "event_count",
+        "created_at",
+        "first_event_time",
+        "last_event_time",
+        "description",
+        "runbook",
+        "reference",
+        "tags",
+        "reports",
+        "context",
+        "summary",
+        "event",
     ] {
         assert!(keys.contains(&key), "alert lacks {key}: {keys:?}");
     }
-    assert_eq!(first["rule_name"], "AWS RDS Security Group Ingress Authorized");
+    assert_eq!(
+        first["rule_name"],
+        "AWS RDS Security Group Ingress Authorized"
+    );
     assert_eq!(first["log_type"], "AWS.CloudTrail");
-    assert_eq!(first["reports"]["MITRE ATT&CK"], json!(["TA0003:T1098", "TA0005:T1562.007"]));
+    assert_eq!(
+        first["reports"]["MITRE ATT&CK"],
+        json!(["TA0003:T1098", "TA0005:T1562.007"])
+    );
     assert_eq!(first["context"]["cidr_ip"], "10.0.0.0/8");
     assert_eq!(first["context"]["ec2_security_group_id"], "N/A");
     assert_eq!(first["context"]["userIdentity"]["userName"], "ops");
     assert_eq!(first["context"]["sourceIPAddress"], "198.51.100.7");
-    assert_eq!(first["summary"]["requestParameters:dBSecurityGroupName"], "sg");
-    assert_eq!(first["summary"]["p_any_aws_account_ids"], json!(["123456789012"]));
+    assert_eq!(
+        first["summary"]["requestParameters:dBSecurityGroupName"],
+        "sg"
+    );
+    assert_eq!(
+        first["summary"]["p_any_aws_account_ids"],
+        json!(["123456789012"])
+    );
     assert_eq!(first["event"]["p_log_type"], "AWS.CloudTrail");
 
     // Replaying the same input again gives the same alert ids (crash-safe delivery relies on it).
@@ -141,7 +226,11 @@ fn threshold_counts_every_event_of_the_window() {
     );
     let (code, alerts, err) = replay(dir.path(), &["e.ndjson"]);
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(alerts.len(), 1, "only the key with 3+ events alerts: {alerts:#?}");
+    assert_eq!(
+        alerts.len(),
+        1,
+        "only the key with 3+ events alerts: {alerts:#?}"
+    );
     assert_eq!(alerts[0]["dedup"], "123456789012:us-east-1:three");
     assert_eq!(alerts[0]["event_count"], 4);
     assert_eq!(alerts[0]["event"]["eventID"], "a1");
@@ -156,16 +245,35 @@ fn create_alert_false_matches_but_never_alerts() {
     write(&dir.path().join("rules.d/seed.yml"), rule.as_bytes());
     write_ndjson(
         &dir.path().join("e.ndjson"),
-        &[grant("a", "2024-01-17T09:00:00Z", "us-east-1", "g", Some("10.0.0.0/8"))],
+        &[grant(
+            "a",
+            "2024-01-17T09:00:00Z",
+            "us-east-1",
+            "g",
+            Some("10.0.0.0/8"),
+        )],
     );
     assert_eq!(replay(dir.path(), &["e.ndjson"]).1.len(), 0);
-    assert_eq!(replay(dir.path(), &["--output", "matches", "e.ndjson"]).1.len(), 1);
+    assert_eq!(
+        replay(dir.path(), &["--output", "matches", "e.ndjson"])
+            .1
+            .len(),
+        1
+    );
 }
 
 #[test]
 fn malformed_records_are_reported_counted_and_skipped() {
     let dir = workspace();
-    let good = |id: &str| grant(id, "2024-01-17T09:00:00Z", "us-east-1", id, Some("10.0.0.0/8"));
+    let good = |id: &str| {
+        grant(
+            id,
+            "2024-01-17T09:00:00Z",
+            "us-east-1",
+            id,
+            Some("10.0.0.0/8"),
+        )
+    };
     let mut ndjson = Vec::new();
     ndjson.extend(format!("{}\n", good("n1")).as_bytes());
     ndjson.extend(b"{\"eventName\": \"AuthorizeDBSecurityGroupIngress\", \"eventTime\n");
@@ -179,20 +287,35 @@ fn malformed_records_are_reported_counted_and_skipped() {
     let records = records_json(&[good("r1"), good("r2"), good("r3")]);
     let cut = &records[..records.len() - 40];
     write(&dir.path().join("in/truncated.json"), cut);
-    write(&dir.path().join("in/corrupt.json.gz"), b"\x1f\x8b\x08\x00garbage-not-deflate");
+    write(
+        &dir.path().join("in/corrupt.json.gz"),
+        b"\x1f\x8b\x08\x00garbage-not-deflate",
+    );
     let ok_gz = records_json(&[good("g1")]);
     write_gz(&dir.path().join("in/ok.json.gz"), &ok_gz);
 
     let (code, lines, err) = replay(dir.path(), &["--output", "matches", "in"]);
     assert_eq!(code, Some(0), "{err}");
-    let mut ids: Vec<&str> = lines.iter().map(|l| l["event_id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = lines
+        .iter()
+        .map(|l| l["event_id"].as_str().unwrap())
+        .collect();
     ids.sort();
     assert_eq!(ids, ["g1", "n1", "n2", "r1", "r2"], "{err}");
     assert!(err.contains("mixed.ndjson:2: malformed JSON"), "{err}");
     assert!(err.contains("mixed.ndjson:3: malformed JSON"), "{err}");
-    assert!(err.contains("mixed.ndjson:4: record is not a JSON object"), "{err}");
-    assert!(err.contains("mixed.ndjson:5: eventTime is missing"), "{err}");
-    assert!(err.contains("truncated.json: record 3: malformed JSON"), "{err}");
+    assert!(
+        err.contains("mixed.ndjson:4: record is not a JSON object"),
+        "{err}"
+    );
+    assert!(
+        err.contains("mixed.ndjson:5: eventTime is missing"),
+        "{err}"
+    );
+    assert!(
+        err.contains("truncated.json: record 3: malformed JSON"),
+        "{err}"
+    );
     assert!(err.contains("corrupt.json.gz"), "{err}");
     assert!(err.contains("6 malformed, 5 match(es)"), "{err}");
 }
@@ -202,9 +325,18 @@ fn missing_input_is_reported_and_the_rest_is_read() {
     let dir = workspace();
     write_ndjson(
         &dir.path().join("e.ndjson"),
-        &[grant("a", "2024-01-17T09:00:00Z", "us-east-1", "g", Some("10.0.0.0/8"))],
+        &[grant(
+            "a",
+            "2024-01-17T09:00:00Z",
+            "us-east-1",
+            "g",
+            Some("10.0.0.0/8"),
+        )],
     );
-    let (code, lines, err) = replay(dir.path(), &["--output", "matches", "nope.json", "e.ndjson"]);
+    let (code, lines, err) = replay(
+        dir.path(),
+        &["--output", "matches", "nope.json", "e.ndjson"],
+    );
     assert_eq!(code, Some(0));
     assert_eq!(lines.len(), 1);
     assert!(err.contains("nope.json: cannot read"), "{err}");
@@ -217,5 +349,9 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     let o = trailwatch(dir.path(), &["replay", "--output", "everything", "x"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("possible values: alerts, matches"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("possible values: alerts, matches"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -7,7 +7,10 @@ fn seed_rule_passes_its_five_tests() {
     let o = trailwatch(&repo(), &["test", "rules.d"]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
-    assert!(out.contains("AWS.RDS.SecurityGroupIngressAuthorized"), "{out}");
+    assert!(
+        out.contains("AWS.RDS.SecurityGroupIngressAuthorized"),
+        "{out}"
+    );
     assert_eq!(out.matches("  PASS  ").count(), 5, "{out}");
     assert_eq!(out.lines().last(), Some("5 passed, 0 failed"));
 }
@@ -29,7 +32,10 @@ fn failed_expectation_names_what_differed_and_exits_1() {
     let o = trailwatch(dir.path(), &["test", "r.yml"]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("ExpectedSeverity: expected \"LOW\", got \"CRITICAL\""), "{out}");
+    assert!(
+        out.contains("ExpectedSeverity: expected \"LOW\", got \"CRITICAL\""),
+        "{out}"
+    );
     assert_eq!(out.lines().last(), Some("4 passed, 1 failed"));
 }
 
@@ -50,11 +56,18 @@ fn wrong_expected_result_fails() {
 #[test]
 fn invalid_rule_file_exits_2_and_still_tests_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    write(&dir.path().join("bad.yml"), b"RuleID: X\nSeverity: Urgent\n");
+    write(
+        &dir.path().join("bad.yml"),
+        b"RuleID: X\nSeverity: Urgent\n",
+    );
     std::fs::copy(seed_rule(), dir.path().join("good.yml")).unwrap();
     let o = trailwatch(dir.path(), &["test", "."]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("bad.yml:2:11: Severity: unknown Severity `Urgent`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("bad.yml:2:11: Severity: unknown Severity `Urgent`"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(stdout(&o).lines().last(), Some("5 passed, 0 failed"));
 }
 
@@ -69,7 +82,10 @@ fn minimum_tests_requires_count_and_both_outcomes() {
     let o = trailwatch(dir.path(), &["test", "--minimum-tests", "2", "."]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("has no test with ExpectedResult: false"), "{out}");
+    assert!(
+        out.contains("has no test with ExpectedResult: false"),
+        "{out}"
+    );
     assert_eq!(out.lines().last(), Some("2 passed, 0 failed"));
     let o = trailwatch(dir.path(), &["test", "--minimum-tests", "3", "."]);
     assert!(stdout(&o).contains("has 2 test(s), at least 3 required"));
@@ -88,12 +104,24 @@ fn filters_select_rules() {
     write(&dir.path().join("other.yml"), other.as_bytes());
     let run = |filter: &str| {
         let o = trailwatch(dir.path(), &["test", "--filter", filter, "."]);
-        (o.status.code(), stdout(&o).lines().last().unwrap_or("").to_string())
+        (
+            o.status.code(),
+            stdout(&o).lines().last().unwrap_or("").to_string(),
+        )
     };
     assert_eq!(run("Tags=S3"), (Some(0), "1 passed, 0 failed".into()));
-    assert_eq!(run("Severity=medium"), (Some(0), "5 passed, 0 failed".into()));
-    assert_eq!(run("RuleID=T.Other,AWS.RDS.SecurityGroupIngressAuthorized"), (Some(0), "6 passed, 0 failed".into()));
-    assert_eq!(run("LogTypes=AWS.CloudTrail"), (Some(0), "6 passed, 0 failed".into()));
+    assert_eq!(
+        run("Severity=medium"),
+        (Some(0), "5 passed, 0 failed".into())
+    );
+    assert_eq!(
+        run("RuleID=T.Other,AWS.RDS.SecurityGroupIngressAuthorized"),
+        (Some(0), "6 passed, 0 failed".into())
+    );
+    assert_eq!(
+        run("LogTypes=AWS.CloudTrail"),
+        (Some(0), "6 passed, 0 failed".into())
+    );
     assert_eq!(run("Tags=none"), (Some(0), "0 passed, 0 failed".into()));
     let o = trailwatch(dir.path(), &["test", "--filter", "Colour=red", "."]);
     assert_eq!(o.status.code(), Some(2));
