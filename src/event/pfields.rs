@@ -14,11 +14,12 @@
 //!   details.
 //! - `p_any_domain_names`: values of keys `publicDnsName`, `privateDnsName`, `domain`.
 //!
-//! Each list is sorted, without duplicates, and omitted when empty.
+//! Each list is sorted, without duplicates, and omitted when empty. A `p_` field already in
+//! the record is kept as it is.
 
 use super::time::format_panther;
 use crate::rule::ip::parse_ip;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
@@ -158,27 +159,26 @@ pub fn enrich(event: &mut Value, raw: &[u8], parse_time: OffsetDateTime) {
     let Value::Object(map) = event else {
         return;
     };
-    map.insert("p_log_type".into(), Value::from("AWS.CloudTrail"));
+    // A field the record already carries wins: test logs often spell out their own p_ fields,
+    // and Panther uses them as given.
+    let mut put = |key: &str, value: Value| {
+        map.entry(key).or_insert(value);
+    };
+    put("p_log_type", Value::from("AWS.CloudTrail"));
     if let Some(t) = event_time {
-        map.insert("p_event_time".into(), Value::from(format_panther(t)));
+        put("p_event_time", Value::from(format_panther(t)));
     }
-    map.insert(
-        "p_parse_time".into(),
-        Value::from(format_panther(parse_time)),
-    );
-    map.insert("p_row_id".into(), Value::from(row_id(raw)));
-    put_list(map, "p_any_ip_addresses", found.ips);
-    put_list(map, "p_any_aws_account_ids", found.accounts);
-    put_list(map, "p_any_aws_arns", found.arns);
-    put_list(map, "p_any_domain_names", found.domains);
-}
-
-fn put_list(map: &mut Map<String, Value>, key: &str, values: BTreeSet<String>) {
-    if !values.is_empty() {
-        map.insert(
-            key.into(),
-            Value::from(values.into_iter().collect::<Vec<_>>()),
-        );
+    put("p_parse_time", Value::from(format_panther(parse_time)));
+    put("p_row_id", Value::from(row_id(raw)));
+    for (key, values) in [
+        ("p_any_ip_addresses", found.ips),
+        ("p_any_aws_account_ids", found.accounts),
+        ("p_any_aws_arns", found.arns),
+        ("p_any_domain_names", found.domains),
+    ] {
+        if !values.is_empty() {
+            put(key, Value::from(values.into_iter().collect::<Vec<_>>()));
+        }
     }
 }
 
@@ -241,5 +241,12 @@ mod tests {
         assert!(e.get("p_any_ip_addresses").is_none());
         assert!(e.get("p_event_time").is_none());
         assert_eq!(e["p_row_id"].as_str().unwrap().len(), 32);
+    }
+
+    #[test]
+    fn fields_already_present_are_kept() {
+        let mut e = json!({"sourceIPAddress": "1.2.3.4", "p_any_ip_addresses": ["5.6.7.8"]});
+        enrich(&mut e, b"{}", OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(e["p_any_ip_addresses"], json!(["5.6.7.8"]));
     }
 }
