@@ -3,7 +3,7 @@
 
 use super::exit;
 use crate::config::Config;
-use crate::rule;
+use crate::rule::{self, CLOUDTRAIL};
 use std::io::Write;
 use std::path::Path;
 
@@ -35,5 +35,24 @@ pub fn run(config: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) -> s
         loaded.rules.len(),
         config.rules_dir.display()
     )?;
+    // Valid but inert rules are easy to miss: say which ones will never see an event.
+    for entry in &loaded.rules {
+        let rule = &entry.rule;
+        if !rule.reads(CLOUDTRAIL) {
+            writeln!(
+                out,
+                "note: {} ({}) does not list {CLOUDTRAIL} in LogTypes and will not run",
+                rule.id,
+                entry.path.display()
+            )?;
+        } else if !rule.enabled {
+            writeln!(
+                out,
+                "note: {} ({}) is disabled",
+                rule.id,
+                entry.path.display()
+            )?;
+        }
+    }
     Ok(exit::OK)
 }

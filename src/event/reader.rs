@@ -103,8 +103,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, bad: &mut dyn FnMut(BadInput)) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(&path, files, bad),
+        // metadata() follows symlinks: rule and log directories are often linked into place.
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => walk(&path, files, bad),
             Ok(_) if is_log_file(&path) => files.push(path),
             _ => {}
         }

@@ -69,8 +69,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Located>) {
     for entry in entries.flatten() {
         let path = entry.path();
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        match entry.file_type() {
-            Ok(t) if t.is_dir() && !hidden => walk(&path, files, errors),
+        // metadata() follows symlinks: rule and log directories are often linked into place.
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() && !hidden => walk(&path, files, errors),
             Ok(_) if is_rule_file(&path) => files.push(path),
             _ => {}
         }

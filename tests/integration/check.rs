@@ -7,6 +7,27 @@ fn repo_defaults_are_valid() {
     let o = trailwatch(&repo(), &["check"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("ok: 1 rule(s)"));
+    assert!(!stdout(&o).contains("note:"), "{}", stdout(&o));
+}
+
+#[test]
+fn inert_rules_are_pointed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let okta = "RuleID: Okta.X\nLogTypes: [Okta.SystemLog]\nSeverity: Low\nDetection: [{Condition: AlwaysTrue}]\n";
+    let off = "RuleID: Off.X\nEnabled: false\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nDetection: [{Condition: AlwaysTrue}]\n";
+    write(&dir.path().join("rules.d/okta.yml"), okta.as_bytes());
+    write(&dir.path().join("rules.d/off.yml"), off.as_bytes());
+    let o = trailwatch(dir.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(
+        out.contains("note: Okta.X (rules.d/okta.yml) does not list AWS.CloudTrail"),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: Off.X (rules.d/off.yml) is disabled"),
+        "{out}"
+    );
 }
 
 #[test]
