@@ -47,7 +47,7 @@ pub struct MatchRecord {
 }
 
 /// What a rule says about one matching event: the parts of an alert that depend on it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Shaped {
     pub title: String,
     pub dedup: String,
@@ -106,6 +106,40 @@ pub fn alert_id(rule_id: &str, dedup: &str, window_start: OffsetDateTime) -> Str
 }
 
 impl Alert {
+    /// An alert about trailwatch itself (`trailwatch.reload_failed`, ...), delivered to the
+    /// sinks like any other so that operators see it where they see detections.
+    pub fn internal(
+        rule_id: &str,
+        title: String,
+        description: String,
+        context: Map<String, Value>,
+    ) -> Alert {
+        let now = OffsetDateTime::now_utc();
+        let time = format_rfc3339(now);
+        let dedup = title.clone();
+        Alert {
+            alert_id: alert_id(rule_id, &description, now),
+            rule_id: rule_id.to_string(),
+            rule_name: rule_id.to_string(),
+            title,
+            severity: Severity::High,
+            dedup,
+            log_type: "trailwatch".to_string(),
+            event_count: 1,
+            created_at: time.clone(),
+            first_event_time: time.clone(),
+            last_event_time: time,
+            description: Some(description),
+            runbook: Some("Fix the files named in the context; the previous rules and sinks keep running until a reload succeeds.".into()),
+            reference: None,
+            tags: vec!["trailwatch".into()],
+            reports: BTreeMap::new(),
+            context,
+            summary: Map::new(),
+            event: Value::Null,
+        }
+    }
+
     /// The alert for a window whose first matching event is `event` at `event_time`.
     pub fn open(rule: &Rule, shaped: Shaped, event: Value, event_time: OffsetDateTime) -> Alert {
         let time = format_rfc3339(event_time);

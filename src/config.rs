@@ -37,6 +37,9 @@ pub struct SourceConfig {
     pub exclude: Vec<String>,
     #[serde(default)]
     pub read_from: ReadFrom,
+    /// Files last modified longer ago than this are not read at all.
+    #[serde(default)]
+    pub ignore_older_secs: Option<u64>,
 }
 
 /// Where to start in a file seen for the first time.
@@ -95,6 +98,7 @@ fn default_sources() -> Vec<SourceConfig> {
         include: Vec::new(),
         exclude: Vec::new(),
         read_from: ReadFrom::Beginning,
+        ignore_older_secs: None,
     }]
 }
 fn default_max_keys() -> u64 {

@@ -25,6 +25,21 @@ struct Window {
     opened: Option<usize>,
 }
 
+/// The window a match at `event_time` joins: the one whose start is nearest, if it lies
+/// within `period` of it (before or after). `None` means the match opens a new window.
+pub fn nearest_window(
+    starts: impl Iterator<Item = OffsetDateTime>,
+    event_time: OffsetDateTime,
+    period: Duration,
+) -> Option<usize> {
+    starts
+        .enumerate()
+        .map(|(i, start)| (i, (event_time - start).abs()))
+        .filter(|(_, distance)| *distance < period)
+        .min_by_key(|(_, distance)| *distance)
+        .map(|(i, _)| i)
+}
+
 /// What happened to one match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -56,14 +71,7 @@ impl Windows {
         let period = Duration::minutes(i64::from(rule.dedup_period_minutes));
         let key = (rule.id.clone(), shaped.dedup.clone());
         let windows = self.by_key.entry(key.clone()).or_default();
-        let nearest = windows
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (i, (event_time - w.start).abs()))
-            .filter(|(_, distance)| *distance < period)
-            .min_by_key(|(_, distance)| *distance)
-            .map(|(i, _)| i);
-        let index = match nearest {
+        let index = match nearest_window(windows.iter().map(|w| w.start), event_time, period) {
             Some(i) => {
                 let w = &mut windows[i];
                 w.count += 1;

@@ -13,3 +13,4 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod rule;
+pub mod source;

@@ -149,21 +149,18 @@ pub fn read_stream<R: BufRead>(path: &Path, mut input: R, sink: &mut dyn RecordS
 
 /// Looks at the start of the stream (without consuming it) for `{"Records"`.
 fn sniff_records<R: BufRead>(input: &mut R) -> io::Result<bool> {
-    let head = input.fill_buf()?;
-    let text = head
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .map(|i| &head[i..])
-        .unwrap_or(&[]);
+    Ok(starts_records_document(input.fill_buf()?))
+}
+
+/// True when `head` (the first bytes of a decompressed file) opens a CloudTrail delivery
+/// document, `{"Records": ...`, rather than NDJSON.
+pub fn starts_records_document(head: &[u8]) -> bool {
+    let skip_ws = |b: &[u8]| -> usize { b.iter().take_while(|c| c.is_ascii_whitespace()).count() };
+    let text = &head[skip_ws(head)..];
     let Some(rest) = text.strip_prefix(b"{") else {
-        return Ok(false);
+        return false;
     };
-    let rest = rest
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .map(|i| &rest[i..])
-        .unwrap_or(&[]);
-    Ok(rest.starts_with(b"\"Records\""))
+    rest[skip_ws(rest)..].starts_with(b"\"Records\"")
 }
 
 fn read_ndjson<R: BufRead>(path: &Path, mut input: R, sink: &mut dyn RecordSink) {
@@ -190,7 +187,14 @@ fn read_ndjson<R: BufRead>(path: &Path, mut input: R, sink: &mut dyn RecordSink)
     }
 }
 
-fn read_records<R: Read>(path: &Path, input: R, sink: &mut dyn RecordSink) {
+/// Streams the records of a `{"Records":[...]}` document to `sink`, stopping at the first
+/// syntax error, which is returned (with how many records came before it). `e.is_eof()` tells a
+/// document that was cut short (still being written) from one that is corrupt.
+pub fn parse_records<R: Read>(
+    path: &Path,
+    input: R,
+    sink: &mut dyn RecordSink,
+) -> Result<u64, (u64, serde_json::Error)> {
     let mut de = serde_json::Deserializer::from_reader(input);
     let mut visitor = FileVisitor {
         path,
@@ -200,9 +204,15 @@ fn read_records<R: Read>(path: &Path, input: R, sink: &mut dyn RecordSink) {
     let result = (&mut de)
         .deserialize_map(&mut visitor)
         .and_then(|()| de.end());
-    if let Err(e) = result {
-        let count = visitor.count;
-        visitor.sink.bad(BadInput {
+    match result {
+        Ok(()) => Ok(visitor.count),
+        Err(e) => Err((visitor.count, e)),
+    }
+}
+
+fn read_records<R: Read>(path: &Path, input: R, sink: &mut dyn RecordSink) {
+    if let Err((count, e)) = parse_records(path, input, sink) {
+        sink.bad(BadInput {
             path: path.to_path_buf(),
             place: Some(Place::Record(count + 1)),
             message: format!(

@@ -69,13 +69,19 @@ pub fn operand_text(v: &Value) -> Option<String> {
     }
 }
 
-/// Lower-cases for case-insensitive comparison (Unicode simple lowercase mapping).
+/// Lower-cases for case-insensitive comparison, char by char, with the final sigma `ς` folded
+/// to `σ` so that the result never depends on context (`str::to_lowercase` turns a word-final
+/// `Σ` into `ς`, which made `IEquals: ΟΔΟΣ` fail to match `ΟΔΟΣ` itself).
 pub fn fold(s: &str) -> String {
-    s.to_lowercase()
+    folded(s).collect()
+}
+
+fn fold_char(c: char) -> impl DoubleEndedIterator<Item = char> {
+    c.to_lowercase().map(|c| if c == 'ς' { 'σ' } else { c })
 }
 
 fn folded(s: &str) -> impl DoubleEndedIterator<Item = char> + '_ {
-    s.chars().flat_map(char::to_lowercase)
+    s.chars().flat_map(fold_char)
 }
 
 /// `hay` equals `needle_folded` ignoring case; the needle is already folded.
@@ -101,7 +107,7 @@ pub fn iends_with(hay: &str, needle_folded: &str) -> bool {
         let (h, n) = (hay.as_bytes(), needle_folded.as_bytes());
         return h.len() >= n.len() && h[h.len() - n.len()..].eq_ignore_ascii_case(n);
     }
-    let mut hay = hay.chars().rev().flat_map(|c| c.to_lowercase().rev());
+    let mut hay = folded(hay).rev();
     needle_folded.chars().rev().all(|c| hay.next() == Some(c))
 }
 

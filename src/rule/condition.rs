@@ -272,7 +272,12 @@ impl Condition {
                 )
             }
         };
-        if operands.is_empty() && matches!(test, Test::IsIn(_) | Test::InCidr(_) | Test::CidrContains(_)) {
+        if operands.is_empty()
+            && matches!(
+                test,
+                Test::IsIn(_) | Test::InCidr(_) | Test::CidrContains(_)
+            )
+        {
             return Err(format!("{name} needs at least one value"));
         }
         Ok(Condition {
@@ -378,7 +383,8 @@ impl Test {
                 Found::One(v) => json_eq(v, expected),
                 Found::Many(items) => match expected {
                     Value::Array(exp) => {
-                        items.len() == exp.len() && items.iter().zip(exp).all(|(a, b)| json_eq(a, b))
+                        items.len() == exp.len()
+                            && items.iter().zip(exp).all(|(a, b)| json_eq(a, b))
                     }
                     _ => false,
                 },
@@ -460,3 +466,7 @@ fn icontains(element: &Value, needle_folded: &str) -> bool {
         .as_str()
         .is_some_and(|s| compare::icontains(s, needle_folded))
 }
+
+#[cfg(test)]
+#[path = "condition_tests.rs"]
+mod tests;

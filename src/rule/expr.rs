@@ -115,7 +115,11 @@ impl Expr {
 }
 
 /// Applies a list-comprehension quantifier to the elements of a list.
-fn quantify<'a>(quantifier: Quantifier, mut items: impl Iterator<Item = &'a Value>, body: &Expr) -> bool {
+fn quantify<'a>(
+    quantifier: Quantifier,
+    mut items: impl Iterator<Item = &'a Value>,
+    body: &Expr,
+) -> bool {
     match quantifier {
         Quantifier::Any => items.any(|v| body.matches(v)),
         Quantifier::NoElement => !items.any(|v| body.matches(v)),
@@ -237,9 +241,14 @@ impl Raw {
     fn compile(self) -> Result<Expr, String> {
         let path = self.path()?;
         if let Some((name, children)) = self.combinator {
-            if path.is_some() || self.condition.is_some() || self.value.is_some() {
+            if path.is_some()
+                || self.condition.is_some()
+                || self.value.is_some()
+                || self.values.is_some()
+                || self.expressions.is_some()
+            {
                 return Err(format!(
-                    "`{name}` combines expressions; it cannot also have a key or a Condition"
+                    "`{name}` combines expressions; it cannot also have a key, Condition, Value(s) or Expressions"
                 ));
             }
             if children.is_empty() {
@@ -257,8 +266,12 @@ impl Raw {
         };
         let quantifier = match name.as_str() {
             "AlwaysTrue" | "AlwaysFalse" => {
-                if path.is_some() || self.value.is_some() || self.values.is_some() {
-                    return Err(format!("{name} takes no key and no value"));
+                if path.is_some()
+                    || self.value.is_some()
+                    || self.values.is_some()
+                    || self.expressions.is_some()
+                {
+                    return Err(format!("{name} takes no key, value or Expressions"));
                 }
                 return Ok(Expr::Always(name == "AlwaysTrue"));
             }
@@ -310,7 +323,7 @@ impl Raw {
             (_, None, Some(values)) if arity == Arity::Values || allows_values(&name) => values,
             (_, None, Some(_)) => {
                 return Err(format!(
-                    "{name} takes one `Value:`; `Values:` without a key is a multi-key expression"
+                    "{name} takes one `Value:`, not `Values:` (`Values:` of key specifiers and no key of its own makes a multi-key expression)"
                 ))
             }
             (_, Some(value), None) => vec![value],
@@ -366,10 +379,18 @@ fn key_specifier(v: &Value) -> Result<KeyPath, String> {
         ("Key", Value::String(s)) => Ok(KeyPath::key(s)),
         ("KeyPath", Value::String(s)) => KeyPath::parse(s),
         ("DeepKey", Value::Array(parts)) => {
-            let parts: Option<Vec<String>> =
-                parts.iter().map(|p| p.as_str().map(str::to_string)).collect();
+            let parts: Option<Vec<String>> = parts
+                .iter()
+                .map(|p| p.as_str().map(str::to_string))
+                .collect();
             KeyPath::deep_key(&parts.ok_or("DeepKey entries must be strings")?)
         }
-        _ => Err(format!("`{v}` is not a key specifier like {{KeyPath: a.b}}")),
+        _ => Err(format!(
+            "`{v}` is not a key specifier like {{KeyPath: a.b}}"
+        )),
     }
 }
+
+#[cfg(test)]
+#[path = "expr_tests.rs"]
+mod tests;

@@ -7,6 +7,7 @@
 use super::compile::Rule;
 use super::spec::RuleSpec;
 use crate::error::{locate_top_level_key, Located};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,8 @@ pub struct LoadedRule {
 pub struct Loaded {
     pub rules: Vec<LoadedRule>,
     pub errors: Vec<Located>,
+    /// A hash of the loaded files (paths and contents), to tell rule sets apart in logs.
+    pub hash: String,
 }
 
 /// True for files that hold rules: `.yml` / `.yaml`, not hidden, not an editor's backup or
@@ -100,6 +103,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     let (files, mut errors) = rule_files(paths);
     let mut rules: Vec<LoadedRule> = Vec::new();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut hash = Sha256::new();
     for path in files {
         let source = match fs::read_to_string(&path) {
             Ok(s) => s,
@@ -130,7 +134,19 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
             continue;
         }
         seen.insert(rule.id.clone(), path.clone());
+        hash.update(path.to_string_lossy().as_bytes());
+        hash.update([0]);
+        hash.update(source.as_bytes());
+        hash.update([0]);
         rules.push(LoadedRule { rule, path });
     }
-    Loaded { rules, errors }
+    let hash = hash.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Loaded {
+        rules,
+        errors,
+        hash,
+    }
 }

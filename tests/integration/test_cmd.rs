@@ -4,22 +4,36 @@ use crate::support::*;
 
 #[test]
 fn seed_rule_passes_its_five_tests() {
-    let o = trailwatch(&repo(), &["test", "rules.d"]);
+    let o = trailwatch(
+        &repo(),
+        &["test", "rules.d/aws_rds_security_group_ingress_authorized.yml"],
+    );
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
-    assert!(
-        out.contains("AWS.RDS.SecurityGroupIngressAuthorized"),
-        "{out}"
-    );
+    assert!(out.contains("AWS.RDS.SecurityGroupIngressAuthorized"), "{out}");
     assert_eq!(out.matches("  PASS  ").count(), 5, "{out}");
     assert_eq!(out.lines().last(), Some("5 passed, 0 failed"));
+    let filtered = trailwatch(
+        &repo(),
+        &["test", "--filter", "RuleID=AWS.RDS.SecurityGroupIngressAuthorized", "rules.d"],
+    );
+    assert_eq!(stdout(&filtered).lines().last(), Some("5 passed, 0 failed"));
+}
+
+#[test]
+fn every_shipped_rule_passes_with_two_tests_each() {
+    let o = trailwatch(&repo(), &["test", "--minimum-tests", "2", "rules.d"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.lines().last().unwrap().ends_with(" passed, 0 failed"), "{out}");
 }
 
 #[test]
 fn default_path_is_rules_d() {
-    let o = trailwatch(&repo(), &["test"]);
-    assert_eq!(o.status.code(), Some(0));
-    assert_eq!(stdout(&o).lines().last(), Some("5 passed, 0 failed"));
+    let implicit = trailwatch(&repo(), &["test"]);
+    let explicit = trailwatch(&repo(), &["test", "rules.d"]);
+    assert_eq!(implicit.status.code(), Some(0));
+    assert_eq!(stdout(&implicit), stdout(&explicit));
 }
 
 #[test]
@@ -89,8 +103,6 @@ fn minimum_tests_requires_count_and_both_outcomes() {
     assert_eq!(out.lines().last(), Some("2 passed, 0 failed"));
     let o = trailwatch(dir.path(), &["test", "--minimum-tests", "3", "."]);
     assert!(stdout(&o).contains("has 2 test(s), at least 3 required"));
-    let o = trailwatch(&repo(), &["test", "--minimum-tests", "2"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
 
 #[test]
