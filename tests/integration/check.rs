@@ -8,9 +8,19 @@ fn repo_defaults_are_valid() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let shipped = std::fs::read_dir(repo().join("rules.d"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "yml"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "yml")
+        })
         .count();
-    assert!(stdout(&o).contains(&format!("ok: {shipped} rule(s)")), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("ok: {shipped} rule(s)")),
+        "{}",
+        stdout(&o)
+    );
     assert!(!stdout(&o).contains("note:"), "{}", stdout(&o));
 }
 

@@ -6,16 +6,27 @@ use crate::support::*;
 fn seed_rule_passes_its_five_tests() {
     let o = trailwatch(
         &repo(),
-        &["test", "rules.d/aws_rds_security_group_ingress_authorized.yml"],
+        &[
+            "test",
+            "rules.d/aws_rds_security_group_ingress_authorized.yml",
+        ],
     );
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
-    assert!(out.contains("AWS.RDS.SecurityGroupIngressAuthorized"), "{out}");
+    assert!(
+        out.contains("AWS.RDS.SecurityGroupIngressAuthorized"),
+        "{out}"
+    );
     assert_eq!(out.matches("  PASS  ").count(), 5, "{out}");
     assert_eq!(out.lines().last(), Some("5 passed, 0 failed"));
     let filtered = trailwatch(
         &repo(),
-        &["test", "--filter", "RuleID=AWS.RDS.SecurityGroupIngressAuthorized", "rules.d"],
+        &[
+            "test",
+            "--filter",
+            "RuleID=AWS.RDS.SecurityGroupIngressAuthorized",
+            "rules.d",
+        ],
     );
     assert_eq!(stdout(&filtered).lines().last(), Some("5 passed, 0 failed"));
 }
@@ -25,7 +36,10 @@ fn every_shipped_rule_passes_with_two_tests_each() {
     let o = trailwatch(&repo(), &["test", "--minimum-tests", "2", "rules.d"]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
-    assert!(out.lines().last().unwrap().ends_with(" passed, 0 failed"), "{out}");
+    assert!(
+        out.lines().last().unwrap().ends_with(" passed, 0 failed"),
+        "{out}"
+    );
 }
 
 #[test]
