@@ -5,14 +5,14 @@
 
 use crate::event::time::format_rfc3339;
 use crate::rule::{Rule, Severity};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
-/// One alert, as written to sinks and by `replay --output alerts`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// One alert, as written to sinks and by `replay --output alerts`; read back from sink spools.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Alert {
     pub alert_id: String,
     pub rule_id: String,
@@ -73,6 +73,17 @@ const STANDARD_CONTEXT: [(&str, &str); 7] = [
     ("sourceIPAddress", "<MISSING_SOURCE_IP>"),
     ("userAgent", "<MISSING_USER_AGENT>"),
     ("userIdentity", "<MISSING_USER_IDENTITY>"),
+];
+
+/// The CloudTrail fields every alert's context carries.
+pub const STANDARD_CONTEXT_FIELDS: [&str; 7] = [
+    "eventName",
+    "eventSource",
+    "awsRegion",
+    "recipientAccountId",
+    "sourceIPAddress",
+    "userAgent",
+    "userIdentity",
 ];
 
 /// The alert context: the standard CloudTrail fields, then the rule's AlertContext entries

@@ -6,6 +6,7 @@
 //! alerts, and [`cli`] holds the subcommands.
 
 pub mod alert;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod dedup;

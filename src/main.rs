@@ -5,7 +5,8 @@ use clap::{Parser, Subcommand};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use trailwatch::cli::{check, exit, replay, test};
+use trailwatch::cli::{check, exit, replay, rules, test};
+use trailwatch::rule::Severity;
 
 #[derive(Parser)]
 #[command(
@@ -57,6 +58,56 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         inputs: Vec<PathBuf>,
     },
+    /// The catalog of loaded rules: list, show one, ATT&CK coverage
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+        /// Rule directory or file; repeat for several
+        #[arg(
+            long = "rules",
+            value_name = "DIR",
+            default_value = "rules.d",
+            global = true
+        )]
+        rules: Vec<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = rules::Format::Text, global = true)]
+        format: rules::Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// List rules, optionally filtered
+    List {
+        /// ATT&CK technique (T1098 also matches its sub-techniques)
+        #[arg(long)]
+        technique: Option<String>,
+        /// ATT&CK tactic (TA0003)
+        #[arg(long)]
+        tactic: Option<String>,
+        /// CloudTrail eventName the rule filters on
+        #[arg(long)]
+        event_name: Option<String>,
+        /// Severity (Info, Low, Medium, High, Critical)
+        #[arg(long, value_parser = parse_severity)]
+        severity: Option<Severity>,
+        /// Tag (case-insensitive)
+        #[arg(long)]
+        tag: Option<String>,
+    },
+    /// One rule's catalog page: metadata, ATT&CK, logic, indicators, output fields, related rules
+    Show {
+        #[arg(value_name = "RULE_ID")]
+        rule_id: String,
+    },
+    /// ATT&CK tactic x technique coverage of the loaded rules
+    Coverage,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::parse(s)
+        .ok_or_else(|| format!("unknown severity `{s}`; valid: Info, Low, Medium, High, Critical"))
 }
 
 fn main() -> ExitCode {
@@ -102,6 +153,35 @@ fn main() -> ExitCode {
             &mut out,
             &mut err,
         ),
+        Command::Rules {
+            command,
+            rules: paths,
+            format,
+        } => match command {
+            RulesCommand::List {
+                technique,
+                tactic,
+                event_name,
+                severity,
+                tag,
+            } => rules::list(
+                &paths,
+                &rules::ListFilters {
+                    technique,
+                    tactic,
+                    event_name,
+                    severity,
+                    tag,
+                },
+                format,
+                &mut out,
+                &mut err,
+            ),
+            RulesCommand::Show { rule_id } => {
+                rules::show(&paths, &rule_id, format, &mut out, &mut err)
+            }
+            RulesCommand::Coverage => rules::coverage(&paths, format, &mut out, &mut err),
+        },
     };
     let code = match result.and_then(|code| out.flush().map(|()| code)) {
         Ok(code) => code,

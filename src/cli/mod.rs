@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod replay;
+pub mod rules;
 pub mod test;
 
 /// Exit codes shared by every subcommand.

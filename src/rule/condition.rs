@@ -17,6 +17,9 @@ use std::net::IpAddr;
 pub struct Condition {
     test: Test,
     negate: bool,
+    /// The Panther name and the operands as written, for the catalog's readable logic.
+    name: &'static str,
+    operands: Vec<Value>,
 }
 
 /// The positive test, with its operand prepared at load time (case-folded needles, parsed
@@ -283,7 +286,19 @@ impl Condition {
         Ok(Condition {
             test,
             negate: spec.negate,
+            name: spec.name,
+            operands: operands.to_vec(),
         })
+    }
+
+    /// The condition's Panther name (`Equals`, `IsNotIn`, ...).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The operands as written (`Value`, or each of `Values`).
+    pub fn operands(&self) -> &[Value] {
+        &self.operands
     }
 
     /// Evaluates the condition on what a key reached.

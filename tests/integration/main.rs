@@ -3,5 +3,6 @@
 mod check;
 mod ip_python;
 mod replay;
+mod rules_cmd;
 mod support;
 mod test_cmd;

@@ -1,0 +1,83 @@
+//! MITRE ATT&CK names for the tactic and technique IDs rules report.
+//!
+//! Rules carry IDs only (`Reports: {MITRE ATT&CK: [TA0003:T1098]}`); the names come from a small
+//! table in the repository (`attack.tsv`), which lists every ID the shipped pack uses.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// The report key Panther uses for ATT&CK mappings.
+pub const REPORT_KEY: &str = "MITRE ATT&CK";
+
+fn table() -> &'static BTreeMap<&'static str, &'static str> {
+    static TABLE: OnceLock<BTreeMap<&'static str, &'static str>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        include_str!("attack.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| l.split_once('\t'))
+            .collect()
+    })
+}
+
+/// The name of a tactic (`TA0003`) or technique (`T1098`, `T1562.007`), if known.
+pub fn name(id: &str) -> Option<&'static str> {
+    table().get(id).copied()
+}
+
+/// One `TAxxxx:Txxxx[.yyy]` mapping.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Mapping {
+    pub tactic: String,
+    pub technique: String,
+}
+
+impl Mapping {
+    /// Parses `TA0003:T1098`; a bare technique has an empty tactic.
+    pub fn parse(text: &str) -> Option<Mapping> {
+        let text = text.trim();
+        let (tactic, technique) = match text.split_once(':') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => ("", text),
+        };
+        let valid_tactic = tactic.is_empty()
+            || (tactic.starts_with("TA") && tactic[2..].chars().all(|c| c.is_ascii_digit()));
+        let valid_technique = technique.starts_with('T')
+            && technique[1..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.');
+        (valid_tactic && valid_technique).then(|| Mapping {
+            tactic: tactic.to_string(),
+            technique: technique.to_string(),
+        })
+    }
+
+    /// `T1098` for `T1098.001`.
+    pub fn parent_technique(&self) -> &str {
+        self.technique.split('.').next().unwrap_or(&self.technique)
+    }
+}
+
+/// Renders `ID Name` (or just the ID when the name is not in the table).
+pub fn label(id: &str) -> String {
+    match name(id) {
+        Some(n) => format!("{id} {n}"),
+        None => id.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_mappings_and_names() {
+        let m = Mapping::parse("TA0005:T1562.007").unwrap();
+        assert_eq!(m.tactic, "TA0005");
+        assert_eq!(m.parent_technique(), "T1562");
+        assert_eq!(name("TA0003"), Some("Persistence"));
+        assert_eq!(label("T1098"), "T1098 Account Manipulation");
+        assert!(Mapping::parse("nonsense").is_none());
+        assert!(Mapping::parse("TA00x:T1").is_none());
+    }
+}

@@ -1,0 +1,119 @@
+//! `trailwatch rules list|show|coverage`.
+
+use crate::support::*;
+
+/// The seed rule plus a second rule on the same action and one elsewhere.
+fn pack() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(seed_rule(), dir.path().join("seed.yml")).unwrap();
+    let twin = concat!(
+        "RuleID: Test.SameAction\nLogTypes: [AWS.CloudTrail]\nSeverity: High\nTags: [RDS]\n",
+        "Reports:\n  MITRE ATT&CK:\n    - TA0003:T1098.001\n",
+        "Detection:\n",
+        "  - {Key: eventSource, Condition: Equals, Value: rds.amazonaws.com}\n",
+        "  - {Key: eventName, Condition: IsIn, Values: [AuthorizeDBSecurityGroupIngress, RevokeDBSecurityGroupIngress]}\n",
+        "  - {Key: errorCode, Condition: IsNull}\n",
+    );
+    let other = "RuleID: Test.Other\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nDetection:\n  - {Key: eventName, Condition: Equals, Value: GetObject}\n";
+    write(&dir.path().join("twin.yml"), twin.as_bytes());
+    write(&dir.path().join("other.yml"), other.as_bytes());
+    dir
+}
+
+fn rules(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut all = vec!["rules"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--rules", "."]);
+    let o = trailwatch(dir, &all);
+    (o.status.code(), stdout(&o))
+}
+
+#[test]
+fn show_prints_the_catalog_page() {
+    let dir = pack();
+    let (code, out) = rules(
+        dir.path(),
+        &["show", "AWS.RDS.SecurityGroupIngressAuthorized"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    for expected in [
+        "AWS RDS Security Group Ingress Authorized",
+        "Severity: MEDIUM   Dedup: 60 min   Threshold: 1",
+        "| TA0003 Persistence | T1098 Account Manipulation |",
+        "| TA0005 Stealth | T1562.007 Impair Defenses: Disable or Modify Cloud Firewall |",
+        "  eventSource eq \"rds.amazonaws.com\"\n  eventName eq \"AuthorizeDBSecurityGroupIngress\"\n  errorCode is_null\n",
+        "| eventSource | eq | rds.amazonaws.com | 1 |",
+        "| eventName | eq | AuthorizeDBSecurityGroupIngress | 0 |",
+        "| errorCode | is_null |  | 1 |",
+        "| security_group_name | requestParameters.dBSecurityGroupName |",
+        "| userIdentity |  |",
+        "Rules detecting the same action\n- Test.SameAction\n",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in\n{out}");
+    }
+    let (code, json) = rules(
+        dir.path(),
+        &[
+            "show",
+            "AWS.RDS.SecurityGroupIngressAuthorized",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["attack"][0]["technique_name"], "Account Manipulation");
+    assert_eq!(v["same_action"], serde_json::json!(["Test.SameAction"]));
+    let (code, _) = rules(dir.path(), &["show", "No.Such.Rule"]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn list_filters() {
+    let dir = pack();
+    let ids = |args: &[&str]| -> Vec<String> {
+        let mut a = vec!["list"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--format", "json"]);
+        let (code, out) = rules(dir.path(), &a);
+        assert_eq!(code, Some(0), "{out}");
+        let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+        v.iter()
+            .map(|r| r["rule_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&[]).len(), 3);
+    assert_eq!(
+        ids(&["--technique", "T1098"]),
+        ["AWS.RDS.SecurityGroupIngressAuthorized", "Test.SameAction"]
+    );
+    assert_eq!(ids(&["--technique", "T1098.001"]), ["Test.SameAction"]);
+    assert_eq!(
+        ids(&["--tactic", "TA0005"]),
+        ["AWS.RDS.SecurityGroupIngressAuthorized"]
+    );
+    assert_eq!(
+        ids(&["--event-name", "RevokeDBSecurityGroupIngress"]),
+        ["Test.SameAction"]
+    );
+    assert_eq!(ids(&["--severity", "low"]), ["Test.Other"]);
+    assert_eq!(ids(&["--tag", "rds"]).len(), 2);
+    let (_, text) = rules(dir.path(), &["list"]);
+    assert!(text.ends_with("3 rule(s)\n"), "{text}");
+}
+
+#[test]
+fn coverage_tables() {
+    let dir = pack();
+    let (code, md) = rules(dir.path(), &["coverage", "--format", "markdown"]);
+    assert_eq!(code, Some(0));
+    assert!(md.contains("| TA0003 Persistence | T1098 Account Manipulation | 1 | AWS.RDS.SecurityGroupIngressAuthorized |"), "{md}");
+    assert!(
+        md.contains("| TA0003 Persistence | T1098.001 | 1 | Test.SameAction |"),
+        "{md}"
+    );
+    assert!(md.contains("3 rules; 1 without an ATT&CK mapping."), "{md}");
+    let (_, json) = rules(dir.path(), &["coverage", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["unmapped"], serde_json::json!(["Test.Other"]));
+}
