@@ -5,3 +5,4 @@ pub mod pfields;
 pub mod projection;
 pub mod reader;
 pub mod time;
+pub mod udm;

@@ -13,6 +13,7 @@
 //!   string starting with `arn:` inside the request, response, additional data and service
 //!   details.
 //! - `p_any_domain_names`: values of keys `publicDnsName`, `privateDnsName`, `domain`.
+//! - `p_udm`: the data-model fields (`actor_user`, ...), see [`super::udm`].
 //!
 //! Each list is sorted, without duplicates, and omitted when empty. A `p_` field already in
 //! the record is kept as it is.
@@ -156,6 +157,7 @@ pub fn enrich(event: &mut Value, raw: &[u8], parse_time: OffsetDateTime) {
         .and_then(Value::as_str)
         .and_then(super::time::parse_event_time);
 
+    let udm = super::udm::fields(event);
     let Value::Object(map) = event else {
         return;
     };
@@ -170,6 +172,7 @@ pub fn enrich(event: &mut Value, raw: &[u8], parse_time: OffsetDateTime) {
     }
     put("p_parse_time", Value::from(format_panther(parse_time)));
     put("p_row_id", Value::from(row_id(raw)));
+    put("p_udm", Value::Object(udm));
     for (key, values) in [
         ("p_any_ip_addresses", found.ips),
         ("p_any_aws_account_ids", found.accounts),

@@ -48,11 +48,38 @@ def import_rule(py_path):
     return module
 
 
+_DATA_MODEL = None
+
+
+def cloudtrail_data_model(upstream_root):
+    """Panther's CloudTrail data model (for event.udm()), loaded from the upstream checkout."""
+    global _DATA_MODEL
+    if _DATA_MODEL is None:
+        from panther_core.data_model import DataModel
+
+        base = Path(upstream_root) / "data_models"
+        meta = yaml.safe_load((base / "aws_cloudtrail_data_model.yml").read_text())
+        _DATA_MODEL = DataModel(
+            {
+                "id": meta["DataModelID"],
+                "versionId": "local",
+                "mappings": [
+                    {k[0].lower() + k[1:]: v for k, v in m.items()} for m in meta["Mappings"]
+                ],
+                "body": (base / meta["Filename"]).read_text(),
+            }
+        )
+    return _DATA_MODEL
+
+
+UPSTREAM_ROOT = None
+
+
 def upstream_verdict(module, meta, log):
     """What Panther's Python rule says about one log: (matched, title, dedup, severity)."""
     from panther_core.enriched_event import PantherEvent
 
-    event = PantherEvent(log, None)
+    event = PantherEvent(log, cloudtrail_data_model(UPSTREAM_ROOT))
     matched = bool(module.rule(event))
     if not matched:
         return (False, None, None, None)
@@ -73,6 +100,7 @@ def upstream_verdict(module, meta, log):
 
 
 def main():
+    global UPSTREAM_ROOT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--upstream", required=True, help="checkout of panther-labs/panther-analysis")
     ap.add_argument("--rules", default="rules.d")
@@ -80,9 +108,20 @@ def main():
     ap.add_argument("--only", nargs="*", default=None, help="RuleIDs to check")
     ap.add_argument("--markdown", help="write the summary table here")
     ap.add_argument("--details", action="store_true", help="print every disagreement")
+    ap.add_argument("--eval", nargs=2, metavar=("RULE_ID", "LOG_JSON"),
+                    help="print what the upstream rule says about one log (a JSON file) and exit")
     args = ap.parse_args()
+    if args.eval:
+        UPSTREAM_ROOT = Path(args.upstream)
+        sys.path.insert(0, str(UPSTREAM_ROOT / "global_helpers"))
+        path, doc = load_yaml_files(UPSTREAM_ROOT / "rules")[args.eval[0]]
+        module = import_rule(path.with_name(doc.get("Filename", path.stem + ".py")))
+        log = json.loads(Path(args.eval[1]).read_text())
+        print(json.dumps(dict(zip(["matched", "title", "dedup", "severity"], upstream_verdict(module, doc, log)))))
+        return 0
 
     upstream_root = Path(args.upstream)
+    UPSTREAM_ROOT = upstream_root
     sys.path.insert(0, str(upstream_root / "global_helpers"))
     ours = load_yaml_files(args.rules)
     theirs = load_yaml_files(upstream_root / "rules")
