@@ -14,4 +14,5 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod rule;
+pub mod sink;
 pub mod source;

@@ -4,5 +4,6 @@ mod check;
 mod ip_python;
 mod replay;
 mod rules_cmd;
+mod sinks;
 mod support;
 mod test_cmd;

@@ -1,0 +1,232 @@
+//! `type: file`: alerts as JSON lines (the alert contract), for log shippers and `jq`.
+//!
+//! A batch is written with one `write` and, under `fsync: always`, one `fdatasync`, so
+//! "delivered" means "on disk". The file rotates by size (`alerts.jsonl` → `.1` → `.2` ...,
+//! `keep` old files) before a write would pass `max_bytes`. For logrotate, the router's
+//! `reopen_files` (SIGHUP, SIGUSR1) makes the next write reopen the path.
+//!
+//! Writes run on the blocking pool: an fsync must not stall a runtime thread.
+
+use super::config::{default_min_severity, under, FilterConfig, KeyProblem, QueueConfig};
+use super::config::{RetryConfig, TypeKey};
+use super::queue::blocking;
+use super::{Sink, SinkError};
+use crate::alert::Alert;
+use crate::rule::Severity;
+use serde::Deserialize;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(rename = "type", default)]
+    pub kind: TypeKey,
+    /// The file to append to; relative to the directory holding `sinks.d`.
+    pub path: PathBuf,
+    #[serde(default)]
+    pub fsync: FsyncPolicy,
+    /// Rotate before the file would grow past this; 0 never rotates.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+    /// Rotated files kept (`path.1` newest ... `path.N`).
+    #[serde(default = "default_keep")]
+    pub keep: u32,
+    #[serde(default = "default_min_severity")]
+    pub min_severity: Severity,
+    #[serde(default)]
+    pub filter: FilterConfig,
+    #[serde(default)]
+    pub queue: QueueConfig,
+    #[serde(default)]
+    pub retry: RetryConfig,
+}
+
+/// When written alerts are forced to disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FsyncPolicy {
+    /// After every batch, before it counts as delivered.
+    #[default]
+    Always,
+    /// Left to the kernel (faster; a power loss can lose the last alerts written).
+    Never,
+}
+
+fn default_max_bytes() -> u64 {
+    100 * 1024 * 1024
+}
+fn default_keep() -> u32 {
+    5
+}
+
+impl FileConfig {
+    pub fn resolve(&mut self, base: &Path) -> Result<(), KeyProblem> {
+        if self.path.as_os_str().is_empty() {
+            return Err(KeyProblem::new("path", "path: must not be empty"));
+        }
+        self.path = under(base, &self.path);
+        Ok(())
+    }
+}
+
+pub struct FileSink {
+    state: Arc<Mutex<Writer>>,
+}
+
+struct Writer {
+    path: PathBuf,
+    fsync: FsyncPolicy,
+    max_bytes: u64,
+    keep: u32,
+    file: Option<File>,
+    size: u64,
+}
+
+impl FileSink {
+    pub fn new(_name: &str, config: &FileConfig) -> FileSink {
+        FileSink {
+            state: Arc::new(Mutex::new(Writer {
+                path: config.path.clone(),
+                fsync: config.fsync,
+                max_bytes: config.max_bytes,
+                keep: config.keep,
+                file: None,
+                size: 0,
+            })),
+        }
+    }
+}
+
+impl Sink for FileSink {
+    async fn send(&mut self, batch: &[Arc<Alert>]) -> Result<(), SinkError> {
+        let mut lines = Vec::new();
+        for alert in batch {
+            serde_json::to_writer(&mut lines, &**alert)
+                .map_err(|e| SinkError::permanent(format!("alert as JSON: {e}")))?;
+            lines.push(b'\n');
+        }
+        let state = self.state.clone();
+        blocking(move || {
+            let mut writer = state.lock().unwrap_or_else(|e| e.into_inner());
+            writer.write(&lines).map_err(|e| {
+                // Drop the handle: the next attempt reopens, which also recovers from a file
+                // removed or a disk remounted underneath us.
+                writer.file = None;
+                SinkError::retryable(format!("{}: {e}", writer.path.display()))
+            })
+        })
+        .await
+    }
+
+    fn max_batch(&self) -> usize {
+        256
+    }
+
+    fn reopen(&mut self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).file = None;
+    }
+}
+
+impl Writer {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.file.is_none() {
+            self.open()?;
+        }
+        let len = bytes.len() as u64;
+        if self.max_bytes > 0 && self.size > 0 && self.size + len > self.max_bytes {
+            self.rotate()?;
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Err(io::Error::other("file not open"));
+        };
+        file.write_all(bytes)?;
+        if self.fsync == FsyncPolicy::Always {
+            file.sync_data()?;
+        }
+        self.size += len;
+        Ok(())
+    }
+
+    fn open(&mut self) -> io::Result<()> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)?;
+        }
+        // 0640: alerts name principals and addresses; a log group may read them.
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o640)
+            .open(&self.path)?;
+        self.size = file.metadata()?.len();
+        self.file = Some(file);
+        Ok(())
+    }
+
+    /// `path.N-1` → `path.N` ... `path` → `path.1`, then a fresh `path`.
+    fn rotate(&mut self) -> io::Result<()> {
+        self.file = None;
+        if self.keep == 0 {
+            fs::remove_file(&self.path)?;
+        } else {
+            for n in (1..self.keep).rev() {
+                let from = numbered(&self.path, n);
+                if from.exists() {
+                    fs::rename(&from, numbered(&self.path, n + 1))?;
+                }
+            }
+            fs::rename(&self.path, numbered(&self.path, 1))?;
+        }
+        self.open()
+    }
+}
+
+fn numbered(path: &Path, n: u32) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::sample_alert;
+
+    fn sink(path: &Path, max_bytes: u64, keep: u32) -> FileSink {
+        let mut config: FileConfig =
+            serde_yaml::from_str(&format!("path: {}", path.display())).unwrap();
+        config.max_bytes = max_bytes;
+        config.keep = keep;
+        FileSink::new("file", &config)
+    }
+
+    #[tokio::test]
+    async fn writes_json_lines_rotates_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/alerts.jsonl");
+        let alert = Arc::new(sample_alert());
+        let line_len = serde_json::to_vec(&*alert).unwrap().len() as u64 + 1;
+        let mut sink = sink(&path, line_len * 2, 2);
+        for _ in 0..7 {
+            sink.send(std::slice::from_ref(&alert)).await.unwrap();
+        }
+        // 7 lines, 2 per file: alerts.jsonl has 1, .1 and .2 have 2 each, the oldest is gone.
+        let lines = |p: &Path| fs::read_to_string(p).map_or(0, |t| t.lines().count());
+        assert_eq!(lines(&path), 1);
+        assert_eq!(lines(&numbered(&path, 1)), 2);
+        assert_eq!(lines(&numbered(&path, 2)), 2);
+        assert!(!numbered(&path, 3).exists());
+        let back: Alert = serde_json::from_str(fs::read_to_string(&path).unwrap().trim()).unwrap();
+        assert_eq!(back, *alert);
+
+        // logrotate moves the file away; after reopen the sink writes a new one.
+        fs::rename(&path, dir.path().join("moved")).unwrap();
+        sink.reopen();
+        sink.send(std::slice::from_ref(&alert)).await.unwrap();
+        assert_eq!(lines(&path), 1);
+        assert_eq!(lines(&dir.path().join("moved")), 1);
+    }
+}

@@ -1,0 +1,134 @@
+//! `type: stdout`: one line per alert on standard output, as JSON (the alert contract) or as
+//! a short human-readable line. Meant for `trailwatch run` in a terminal or under a
+//! supervisor that collects stdout (systemd, Docker).
+
+use super::config::{default_min_severity, FilterConfig, QueueConfig, RetryConfig, TypeKey};
+use super::facts::Facts;
+use super::{Sink, SinkError};
+use crate::alert::Alert;
+use crate::rule::Severity;
+use serde::Deserialize;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdoutConfig {
+    #[serde(rename = "type", default)]
+    pub kind: TypeKey,
+    #[serde(default)]
+    pub format: LineFormat,
+    #[serde(default = "default_min_severity")]
+    pub min_severity: Severity,
+    #[serde(default)]
+    pub filter: FilterConfig,
+    #[serde(default)]
+    pub queue: QueueConfig,
+    #[serde(default)]
+    pub retry: RetryConfig,
+}
+
+/// How an alert is written on one line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineFormat {
+    /// The alert contract as one JSON object.
+    #[default]
+    Json,
+    /// `TIME SEVERITY RULE "title" key=value ...`.
+    Text,
+}
+
+pub struct StdoutSink {
+    format: LineFormat,
+}
+
+impl StdoutSink {
+    pub fn new(config: &StdoutConfig) -> StdoutSink {
+        StdoutSink {
+            format: config.format,
+        }
+    }
+}
+
+impl Sink for StdoutSink {
+    async fn send(&mut self, batch: &[Arc<Alert>]) -> Result<(), SinkError> {
+        let mut out = String::new();
+        for alert in batch {
+            out.push_str(&line(alert, self.format));
+            out.push('\n');
+        }
+        let mut stdout = tokio::io::stdout();
+        let written = async {
+            stdout.write_all(out.as_bytes()).await?;
+            stdout.flush().await
+        };
+        written
+            .await
+            .map_err(|e| SinkError::retryable(format!("stdout: {e}")))
+    }
+
+    fn max_batch(&self) -> usize {
+        256
+    }
+}
+
+/// One alert as one line (no newline).
+pub fn line(alert: &Alert, format: LineFormat) -> String {
+    match format {
+        LineFormat::Json => serde_json::to_string(alert).unwrap_or_default(),
+        LineFormat::Text => text_line(alert),
+    }
+}
+
+fn text_line(alert: &Alert) -> String {
+    let facts = Facts::of(alert);
+    // Quoted like JSON strings so a title with spaces or newlines stays one parseable field.
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut line = format!(
+        "{} {} {} {}",
+        alert.created_at,
+        alert.severity,
+        alert.rule_id,
+        quote(&alert.title)
+    );
+    for (key, value) in [
+        ("account", facts.account),
+        ("region", facts.region),
+        ("principal", facts.principal),
+        ("source_ip", facts.source_ip),
+    ] {
+        if let Some(v) = value {
+            line.push_str(&format!(" {key}={}", quote(&v)));
+        }
+    }
+    line.push_str(&format!(
+        " events={} alert_id={}",
+        alert.event_count, alert.alert_id
+    ));
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::sample_alert;
+
+    #[test]
+    fn text_and_json_lines() {
+        let mut alert = sample_alert();
+        alert.title = "two\nlines".into();
+        let text = line(&alert, LineFormat::Text);
+        assert_eq!(
+            text,
+            "2024-01-17T09:31:02Z HIGH AWS.RDS.SecurityGroupIngressAuthorized \"two\\nlines\" \
+             account=\"123456789012\" region=\"eu-west-1\" \
+             principal=\"arn:aws:iam::123456789012:user/ops\" source_ip=\"198.51.100.7\" \
+             events=3 alert_id=0123456789abcdef0123456789abcdef"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&line(&alert, LineFormat::Json)).unwrap();
+        assert_eq!(json["alert_id"], "0123456789abcdef0123456789abcdef");
+        assert!(!line(&alert, LineFormat::Json).contains('\n'));
+    }
+}
