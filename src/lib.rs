@@ -9,6 +9,7 @@ pub mod alert;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod dedup;
 pub mod engine;
 pub mod error;

@@ -25,6 +25,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the daemon: watch CloudTrail logs, evaluate rules, send alerts to the sinks
+    ///
+    /// Without --config it runs on built-in defaults relative to the working directory:
+    /// rules from rules.d/, sinks from sinks.d/, logs from var/inbox/, state in var/state/,
+    /// metrics on 127.0.0.1:9187. SIGHUP (or editing rules.d/ or sinks.d/) reloads; SIGTERM
+    /// drains and exits.
+    Run {
+        /// Configuration file (trailwatch.yaml)
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Run the unit tests inside rule files and print a result per test
     Test {
         /// Rule files or directories (searched recursively for .yml/.yaml)
@@ -122,6 +133,9 @@ fn main() -> ExitCode {
             });
         }
     };
+    if let Command::Run { config } = cli.command {
+        return run_daemon(config);
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut err = io::stderr();
@@ -139,6 +153,7 @@ fn main() -> ExitCode {
             &mut out,
             &mut err,
         ),
+        Command::Run { .. } => unreachable!("handled above"),
         Command::Check { config } => check::run(config.as_deref(), &mut out, &mut err),
         Command::Replay {
             rules,
@@ -193,4 +208,43 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// Starts logging and the async runtime, and runs the daemon.
+fn run_daemon(config: Option<PathBuf>) -> ExitCode {
+    // Under systemd, journald stamps each line itself: no second timestamp, no colours.
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_target(false);
+    if journald {
+        builder.without_time().with_ansi(false).init();
+    } else {
+        builder.init();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("trailwatch: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::CONFIG);
+        }
+    };
+    match runtime.block_on(trailwatch::daemon::run(config)) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("trailwatch: {e:#}");
+            ExitCode::from(if e.is::<trailwatch::daemon::StartupError>() {
+                exit::CONFIG
+            } else {
+                1
+            })
+        }
+    }
 }

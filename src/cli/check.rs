@@ -1,4 +1,4 @@
-//! `trailwatch check [--config FILE]`: validates the configuration and every rule without
+//! `trailwatch check [--config FILE]`: validates the configuration, every rule and every sink without
 //! starting anything. Prints each error as `path:line:col: message`; exit 0 or 2.
 
 use super::exit;
@@ -19,6 +19,23 @@ pub fn run(config: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) -> s
     for e in &loaded.errors {
         writeln!(err, "{e}")?;
     }
+    let sinks = match crate::sink::load_dir(&config.sinks_dir) {
+        // No sinks directory is not an error for checking rules; `run` warns about it.
+        _ if !config.sinks_dir.exists() => 0,
+        Ok(specs) => specs.len(),
+        Err(errors) => {
+            for e in &errors {
+                writeln!(err, "{e}")?;
+            }
+            writeln!(
+                err,
+                "{} error(s) in {}",
+                errors.len(),
+                config.sinks_dir.display()
+            )?;
+            return Ok(exit::CONFIG);
+        }
+    };
     if !loaded.errors.is_empty() {
         writeln!(
             err,
@@ -31,10 +48,18 @@ pub fn run(config: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) -> s
     }
     writeln!(
         out,
-        "ok: {} rule(s) in {}",
+        "ok: {} rule(s) in {}, {sinks} sink(s) in {}",
         loaded.rules.len(),
-        config.rules_dir.display()
+        config.rules_dir.display(),
+        config.sinks_dir.display()
     )?;
+    if sinks == 0 {
+        writeln!(
+            out,
+            "note: no sinks configured in {}: alerts would go nowhere",
+            config.sinks_dir.display()
+        )?;
+    }
     // Valid but inert rules are easy to miss: say which ones will never see an event.
     for entry in &loaded.rules {
         let rule = &entry.rule;

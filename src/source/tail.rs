@@ -72,8 +72,17 @@ impl Tail {
     fn read_from(&mut self, file: &mut File, limits: &Limits) -> io::Result<Option<Batch>> {
         let offset = self.offset;
         let len = file.metadata()?.len();
-        if len < offset {
+        // Truncated in place (copytruncate) and already rewritten past the old offset: the
+        // size alone cannot tell, the first bytes can.
+        let rewritten = offset > 0 && len >= offset && {
+            file.seek(SeekFrom::Start(0))?;
+            let (head_len, head_hash) =
+                super::fingerprint::head_hash(file, self.fingerprint.head_len)?;
+            head_len != self.fingerprint.head_len || head_hash != self.fingerprint.head_hash
+        };
+        if len < offset || rewritten {
             // Truncated in place: everything now in the file is new.
+            file.seek(SeekFrom::Start(0))?;
             let (head_len, head_hash) =
                 super::fingerprint::head_hash(file, super::fingerprint::HEAD_BYTES)?;
             self.fingerprint.head_len = head_len;
@@ -237,6 +246,21 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].place, Some(Place::Line(2)));
         assert_eq!(t.offset, text.len() as u64);
+    }
+
+    #[test]
+    fn notices_a_truncation_already_rewritten_past_the_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.ndjson");
+        std::fs::write(&p, b"{\"a\":1}\n").unwrap();
+        let mut t = tail_of(&p);
+        let limits = Limits::default();
+        assert_eq!(t.read(&limits).unwrap().unwrap().records.len(), 1);
+        // Emptied and refilled with more than was read before, between two reads.
+        std::fs::write(&p, b"{\"b\":22}\n{\"b\":3}\n").unwrap();
+        let b = t.read(&limits).unwrap().unwrap();
+        let got: Vec<_> = b.records.iter().map(|r| r.bytes.clone()).collect();
+        assert_eq!(got, [b"{\"b\":22}".to_vec(), b"{\"b\":3}".to_vec()]);
     }
 
     #[test]

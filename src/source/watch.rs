@@ -120,7 +120,8 @@ pub fn spawn(
         .iter()
         .map(|s| {
             Ok(Root {
-                path: s.path.clone(),
+                // notify reports absolute paths; roots must be absolute to be compared with them.
+                path: std::path::absolute(&s.path).unwrap_or_else(|_| s.path.clone()),
                 include: globs(&s.include)?,
                 exclude: globs(&s.exclude)?,
                 read_from: s.read_from,
@@ -131,8 +132,12 @@ pub fn spawn(
     let stop = Arc::new(AtomicBool::new(false));
     let (notify_tx, notify_rx) = mpsc::channel();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        // Our own directory walks show up as access events; reacting to them would feed a
+        // loop that floods (and overflows) the inotify queue. Only changes matter.
         if let Ok(event) = res {
-            let _ = notify_tx.send(event.paths);
+            if !event.kind.is_access() {
+                let _ = notify_tx.send(event.paths);
+            }
         }
     })
     .map_err(|e| format!("cannot start the file watcher: {e}"))?;
@@ -196,6 +201,7 @@ impl Loop {
 
     /// Walks every root and polls every known file.
     fn scan(&mut self) {
+        tracing::trace!(tails = self.tails.len(), "scan");
         let mut seen: HashMap<FileKey, PathBuf> = HashMap::new();
         for i in 0..self.roots.len() {
             let mut files = Vec::new();
@@ -229,6 +235,7 @@ impl Loop {
 
     /// Handles paths notify reported.
     fn changed(&mut self, paths: Vec<PathBuf>) {
+        tracing::trace!(?paths, "changed");
         for path in paths {
             if path.is_dir() {
                 let mut files = Vec::new();
@@ -340,7 +347,10 @@ impl Loop {
     fn drain(&mut self, tail: &mut Tail) -> bool {
         loop {
             match tail.read(&self.settings.limits) {
-                Ok(Some(batch)) => self.send(SourceEvent::Batch(batch)),
+                Ok(Some(batch)) => {
+                    tracing::debug!(path = %tail.path.display(), records = batch.records.len(), offset = batch.offset, "read");
+                    self.send(SourceEvent::Batch(batch))
+                }
                 Ok(None) => return true,
                 Err(e) => {
                     tracing::debug!(path = %tail.path.display(), error = %e, "tail ended");

@@ -21,7 +21,12 @@ fn repo_defaults_are_valid() {
         "{}",
         stdout(&o)
     );
-    assert!(!stdout(&o).contains("note:"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("will not run"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("2 sink(s) in sinks.d"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

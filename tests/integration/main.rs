@@ -1,6 +1,7 @@
 //! Integration tests: the `trailwatch` binary run as a child process against real files.
 
 mod check;
+mod daemon;
 mod ip_python;
 mod replay;
 mod rules_cmd;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Measures the daemon's memory with 1,000,000 distinct dedup keys.
+#
+# Generates N (default 1,000,000) CloudTrail records that each match the seed rule with a
+# different security group (so a different dedup string), runs `trailwatch run` over them with
+# dedup.max_keys = 1,000,000 and then 100,000, and reports the resident set size (VmHWM, the
+# peak, and VmRSS once every record is processed). No sinks are configured: the alerts are
+# counted, not delivered, so only the engine and the dedup windows are measured.
+#
+#   bash benches/dedup_memory.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000000}
+cargo build --release --quiet
+BIN=$PWD/target/release/trailwatch
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/rules.d" "$WORK/inbox"
+cp rules.d/aws_rds_security_group_ingress_authorized.yml "$WORK/rules.d/"
+python3 - "$N" "$WORK/events.ndjson" <<'PY'
+import json, sys
+n, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "w") as f:
+    for i in range(n):
+        f.write(json.dumps({
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": "123456789012", "userName": "ops"},
+            "eventTime": "2024-05-01T%02d:%02d:%02dZ" % (i // 3600 % 24, i // 60 % 60, i % 60),
+            "eventSource": "rds.amazonaws.com", "eventName": "AuthorizeDBSecurityGroupIngress",
+            "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7",
+            "requestParameters": {"dBSecurityGroupName": "sg-%07d" % i, "cIDRIP": "10.0.0.0/8"},
+            "eventID": "ev-%07d" % i, "recipientAccountId": "123456789012"}, separators=(",", ":")) + "\n")
+PY
+echo "events: $N, $(du -h "$WORK/events.ndjson" | cut -f1)"
+for KEYS in 1000000 100000; do
+  rm -rf "$WORK/state" "$WORK/inbox"/*
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  cat > "$WORK/tw.yaml" <<YAML
+rules_dir: rules.d
+sinks_dir: sinks.d
+state_dir: state
+sources: [{path: inbox}]
+dedup: {max_keys: $KEYS}
+metrics: {listen: "127.0.0.1:$PORT"}
+YAML
+  (cd "$WORK" && RUST_LOG=warn "$BIN" run --config tw.yaml 2>"$WORK/log") &
+  PID=$!
+  until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.2; done
+  START=$(date +%s.%N)
+  cp "$WORK/events.ndjson" "$WORK/inbox/events.ndjson"
+  until [ "$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^trailwatch_records_read_total/ {s+=$2} END {print s+0}')" -ge "$N" ]; do sleep 0.5; done
+  END=$(date +%s.%N)
+  HWM=$(awk '/VmHWM/ {print $2}' /proc/$PID/status)
+  RSS=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
+  OPENED=$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^trailwatch_alerts_opened_total/ {print $2}')
+  kill -TERM $PID; wait $PID || true
+  printf 'max_keys=%-8s alerts=%-8s seconds=%-6.1f peak_rss=%s MiB rss_after=%s MiB\n' \
+    "$KEYS" "$OPENED" "$(echo "$END - $START" | bc)" "$((HWM / 1024))" "$((RSS / 1024))"
+done

@@ -1,0 +1,247 @@
+//! Counters for `/metrics` (Prometheus text format) and the `/healthz` endpoint.
+//!
+//! Counters are plain atomics, and labelled families are small maps behind a mutex taken once
+//! per batch, not per event; the hot path never waits on them for long. The HTTP side is a
+//! deliberately tiny HTTP/1.1 responder: two read-only paths do not need a web framework.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Every metric the daemon exports.
+#[derive(Default)]
+pub struct Metrics {
+    pub records_read: Labelled,
+    pub records_failed: Labelled,
+    pub files_failed: AtomicU64,
+    pub rule_matches: Labelled,
+    pub alerts_opened: AtomicU64,
+    pub alerts_suppressed: AtomicU64,
+    pub duplicate_events: AtomicU64,
+    pub reloads_ok: AtomicU64,
+    pub reloads_failed: AtomicU64,
+    pub rules_loaded: AtomicU64,
+    pub rules_hash: Mutex<String>,
+    pub checkpoint_lag_batches: AtomicU64,
+    pub pipeline_queue_depth: AtomicU64,
+    pub checkpoint_commits: AtomicU64,
+}
+
+/// A counter family with one label.
+#[derive(Default)]
+pub struct Labelled(Mutex<BTreeMap<String, u64>>);
+
+impl Labelled {
+    pub fn add(&self, label: &str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(label) {
+            Some(v) => *v += n,
+            None => {
+                map.insert(label.to_string(), n);
+            }
+        }
+    }
+
+    pub fn get(&self, label: &str) -> u64 {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(label).copied().unwrap_or(0)
+    }
+
+    pub fn total(&self) -> u64 {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.values().sum()
+    }
+
+    fn render(&self, out: &mut String, name: &str, label: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for (value, n) in map.iter() {
+            let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {n}", escape(value));
+        }
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
+}
+
+impl Metrics {
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        self.records_read.render(
+            &mut out,
+            "trailwatch_records_read_total",
+            "source",
+            "Records read, per source file directory.",
+        );
+        self.records_failed.render(
+            &mut out,
+            "trailwatch_records_failed_total",
+            "source",
+            "Records that could not be parsed, per source file directory.",
+        );
+        scalar(
+            &mut out,
+            "trailwatch_files_failed_total",
+            "counter",
+            "Files that could not be read.",
+            get(&self.files_failed),
+        );
+        self.rule_matches.render(
+            &mut out,
+            "trailwatch_rule_matches_total",
+            "rule_id",
+            "Events matched, per rule.",
+        );
+        scalar(
+            &mut out,
+            "trailwatch_alerts_opened_total",
+            "counter",
+            "Alerts opened (sent to sinks).",
+            get(&self.alerts_opened),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_alerts_suppressed_total",
+            "counter",
+            "Matches folded into an open alert or below threshold.",
+            get(&self.alerts_suppressed),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_duplicate_events_total",
+            "counter",
+            "Events skipped because their eventID was already processed.",
+            get(&self.duplicate_events),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_reloads_total",
+            "counter",
+            "Successful rule/sink reloads.",
+            get(&self.reloads_ok),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_reload_failures_total",
+            "counter",
+            "Reloads rejected (the old rules kept running).",
+            get(&self.reloads_failed),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_rules_loaded",
+            "gauge",
+            "Rules in the running set.",
+            get(&self.rules_loaded),
+        );
+        let hash = self
+            .rules_hash
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let _ = writeln!(out, "# HELP trailwatch_rules_info The running rule set.\n# TYPE trailwatch_rules_info gauge\ntrailwatch_rules_info{{hash=\"{}\"}} 1", escape(&hash));
+        scalar(
+            &mut out,
+            "trailwatch_checkpoint_lag_batches",
+            "gauge",
+            "Batches read but not yet committed to the checkpoint.",
+            get(&self.checkpoint_lag_batches),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_pipeline_queue_depth",
+            "gauge",
+            "Evaluated batches waiting for the alert stage.",
+            get(&self.pipeline_queue_depth),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_checkpoint_commits_total",
+            "counter",
+            "Durable state commits.",
+            get(&self.checkpoint_commits),
+        );
+        out
+    }
+}
+
+/// Serves `/metrics` and `/healthz` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, metrics: std::sync::Arc<Metrics>) {
+    loop {
+        let Ok((mut conn, _)) = listener.accept().await else {
+            continue;
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            let Ok(n) = conn.read(&mut buf).await else {
+                return;
+            };
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let path = request.split_whitespace().nth(1).unwrap_or("/");
+            let (status, body, kind) = match path {
+                "/metrics" => ("200 OK", metrics.render(), "text/plain; version=0.0.4"),
+                "/healthz" => ("200 OK", "ok\n".to_string(), "text/plain"),
+                _ => ("404 Not Found", "not found\n".to_string(), "text/plain"),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes()).await;
+            let _ = conn.write_all(body.as_bytes()).await;
+            let _ = conn.shutdown().await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn serves_metrics_and_health() {
+        let metrics = std::sync::Arc::new(Metrics::default());
+        metrics.rule_matches.add("A.B", 3);
+        metrics.alerts_opened.fetch_add(2, Ordering::Relaxed);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, metrics));
+        let get = |path: &'static str| async move {
+            let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+            c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .await
+                .unwrap();
+            let mut s = String::new();
+            c.read_to_string(&mut s).await.unwrap();
+            s
+        };
+        let m = get("/metrics").await;
+        assert!(m.starts_with("HTTP/1.1 200 OK"), "{m}");
+        assert!(
+            m.contains("trailwatch_rule_matches_total{rule_id=\"A.B\"} 3"),
+            "{m}"
+        );
+        assert!(m.contains("trailwatch_alerts_opened_total 2"), "{m}");
+        assert!(get("/healthz").await.ends_with("ok\n"));
+        assert!(get("/nope").await.starts_with("HTTP/1.1 404"));
+    }
+}
