@@ -229,7 +229,7 @@ impl<'a> Page<'a> {
             .map(|f| (f.to_string(), String::new()))
             .collect();
         for (name, key) in &rule.context {
-            outputs.push((name.clone(), key.path.to_string()));
+            outputs.push((name.clone(), key.describe()));
         }
         for (name, path) in &rule.summary_attributes {
             let source = path.to_string();

@@ -39,6 +39,8 @@ pub struct Rule {
     pub context: Vec<(String, KeySpec)>,
     pub group_by: Vec<KeySpec>,
     pub dynamic_severities: Vec<(Severity, Expr)>,
+    /// trailwatch extension: (conditions, title), first match wins over `title`.
+    pub dynamic_titles: Vec<(Expr, Template)>,
     pub tests: Vec<TestSpec>,
 }
 
@@ -114,6 +116,12 @@ impl Rule {
             .map(Template::parse)
             .transpose()
             .map_err(|e| err("AlertTitle", e))?;
+        let dynamic_titles = spec
+            .dynamic_alert_titles
+            .into_iter()
+            .map(|d| Ok((d.conditions.into_expr(), Template::parse(&d.alert_title)?)))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|e| err("DynamicAlertTitles", e))?;
         let summary_attributes = spec
             .summary_attributes
             .iter()
@@ -150,6 +158,7 @@ impl Rule {
                 .into_iter()
                 .map(|d| (d.change_to, d.conditions.into_expr()))
                 .collect(),
+            dynamic_titles,
             tests: spec.tests,
         })
     }
@@ -174,6 +183,9 @@ impl Rule {
 
     /// The alert title: AlertTitle rendered, else the rule's name.
     pub fn title(&self, event: &Value) -> String {
+        if let Some((_, t)) = self.dynamic_titles.iter().find(|(c, _)| c.matches(event)) {
+            return t.render(event);
+        }
         match &self.title {
             Some(t) => t.render(event),
             None => self.name().to_string(),
@@ -187,7 +199,12 @@ impl Rule {
         }
         self.group_by
             .iter()
-            .map(|k| k.read(event).and_then(value_text).unwrap_or_default())
+            .map(|k| {
+                k.read(event)
+                    .as_ref()
+                    .and_then(value_text)
+                    .unwrap_or_default()
+            })
             .collect::<Vec<_>>()
             .join(":")
     }
@@ -205,12 +222,7 @@ impl Rule {
     pub fn context(&self, event: &Value) -> Map<String, Value> {
         self.context
             .iter()
-            .map(|(name, key)| {
-                (
-                    name.clone(),
-                    key.read(event).cloned().unwrap_or(Value::Null),
-                )
-            })
+            .map(|(name, key)| (name.clone(), key.read(event).unwrap_or(Value::Null)))
             .collect()
     }
 

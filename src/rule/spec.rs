@@ -7,6 +7,7 @@
 
 use super::expr::ExprList;
 use super::keypath::KeyPath;
+use super::template::Template;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -134,6 +135,9 @@ pub struct RuleSpec {
     pub group_by: Vec<KeySpec>,
     #[serde(default)]
     pub dynamic_severities: Vec<DynamicSeverity>,
+    /// trailwatch extension: titles chosen by conditions, first match wins.
+    #[serde(default)]
+    pub dynamic_alert_titles: Vec<DynamicAlertTitle>,
 }
 
 /// One unit test inside a rule. `Expected*` keys other than `ExpectedResult` are trailwatch
@@ -169,21 +173,54 @@ pub struct DynamicSeverity {
     pub conditions: ExprList,
 }
 
+/// One `DynamicAlertTitles` entry (trailwatch extension): the title to use when its
+/// conditions match.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "PascalCase")]
+pub struct DynamicAlertTitle {
+    pub alert_title: String,
+    pub conditions: ExprList,
+}
+
 /// A key specifier used to read a value (`GroupBy` entries, `AlertContext` values):
-/// `{Key: a}`, `{KeyPath: a.b}` or `{DeepKey: [a, b]}`, plus the trailwatch extension
-/// `Default:`, the value used when the key is missing or null.
+/// `{Key: a}`, `{KeyPath: a.b}` or `{DeepKey: [a, b]}`, plus two trailwatch extensions:
+/// `Template:` (a title-style template, e.g. `"{a|b|'none'}"`, rendered to a string) instead of
+/// a key, and `Default:`, the value used when the key is missing or null (or the template
+/// renders empty).
 #[derive(Debug, Clone)]
 pub struct KeySpec {
-    pub path: KeyPath,
+    pub source: KeySource,
     pub default: Option<Value>,
+}
+
+/// Where a [`KeySpec`] takes its value from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    Path(KeyPath),
+    Template(Template),
 }
 
 impl KeySpec {
     /// The value at the key in `event`, or the default; `None` when neither exists.
-    pub fn read<'a>(&'a self, event: &'a Value) -> Option<&'a Value> {
-        match self.path.find(event).one() {
-            Some(Value::Null) | None => self.default.as_ref(),
-            Some(v) => Some(v),
+    pub fn read(&self, event: &Value) -> Option<Value> {
+        let found = match &self.source {
+            KeySource::Path(path) => match path.find(event).one() {
+                Some(Value::Null) | None => None,
+                Some(v) => Some(v.clone()),
+            },
+            KeySource::Template(t) => Some(t.render(event))
+                .filter(|s| !s.is_empty())
+                .map(Value::String),
+        };
+        found.or_else(|| self.default.clone())
+    }
+
+    /// What the value is read from, for the catalog (`requestParameters.x`, `{a|b}`).
+    pub fn describe(&self) -> String {
+        match &self.source {
+            KeySource::Path(p) => p.to_string(),
+            KeySource::Template(t) => t.source().to_string(),
         }
     }
 }
@@ -196,7 +233,7 @@ impl<'de> Deserialize<'de> for KeySpec {
 
 struct KeySpecVisitor;
 
-const KEY_SPEC_KEYS: &[&str] = &["Key", "KeyPath", "DeepKey", "Default"];
+const KEY_SPEC_KEYS: &[&str] = &["Key", "KeyPath", "DeepKey", "Template", "Default"];
 
 impl<'de> Visitor<'de> for KeySpecVisitor {
     type Value = KeySpec;
@@ -206,13 +243,18 @@ impl<'de> Visitor<'de> for KeySpecVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeySpec, A::Error> {
-        let mut path: Option<Result<KeyPath, String>> = None;
+        let mut path: Option<Result<KeySource, String>> = None;
         let mut default = None;
         while let Some(key) = map.next_key::<String>()? {
             let parsed = match key.as_str() {
-                "Key" => Ok(KeyPath::key(&map.next_value::<String>()?)),
-                "KeyPath" => KeyPath::parse(&map.next_value::<String>()?),
-                "DeepKey" => KeyPath::deep_key(&map.next_value::<Vec<String>>()?),
+                "Key" => Ok(KeySource::Path(KeyPath::key(&map.next_value::<String>()?))),
+                "KeyPath" => KeyPath::parse(&map.next_value::<String>()?).map(KeySource::Path),
+                "DeepKey" => {
+                    KeyPath::deep_key(&map.next_value::<Vec<String>>()?).map(KeySource::Path)
+                }
+                "Template" => {
+                    Template::parse(&map.next_value::<String>()?).map(KeySource::Template)
+                }
                 "Default" => {
                     default = Some(map.next_value::<Value>()?);
                     continue;
@@ -227,8 +269,13 @@ impl<'de> Visitor<'de> for KeySpecVisitor {
             path = Some(parsed);
         }
         let path = path
-            .ok_or_else(|| de::Error::custom("a key specifier needs Key, KeyPath or DeepKey"))?
+            .ok_or_else(|| {
+                de::Error::custom("a key specifier needs Key, KeyPath, DeepKey or Template")
+            })?
             .map_err(de::Error::custom)?;
-        Ok(KeySpec { path, default })
+        Ok(KeySpec {
+            source: path,
+            default,
+        })
     }
 }

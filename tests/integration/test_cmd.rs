@@ -153,3 +153,55 @@ fn filters_select_rules() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("valid keys: RuleID, Tags, Severity, LogTypes"));
 }
+
+#[test]
+fn title_and_dedup_extensions() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = r#"
+RuleID: Test.Extensions
+LogTypes: [AWS.CloudTrail]
+Severity: Low
+Detection:
+  - {Key: eventSource, Condition: Equals, Value: rds.amazonaws.com}
+AlertTitle: "Snapshot {split(requestParameters.arn, ':', -1)} by {p_udm.actor_user}"
+DynamicAlertTitles:
+  - AlertTitle: "Cluster snapshot {upper(requestParameters.id)}"
+    Conditions:
+      - {Key: eventName, Condition: EndsWith, Value: DBClusterSnapshot}
+GroupBy:
+  - {Key: recipientAccountId}
+  - {Template: "{requestParameters.id|requestParameters.cluster|'none'}"}
+AlertContext:
+  - KeyName: snapshot
+    KeyValue: {Template: "{split(requestParameters.arn, ':', -1)}", Default: N/A}
+Tests:
+  - Name: instance snapshot
+    ExpectedResult: true
+    ExpectedTitle: "Snapshot snap-1 by alice"
+    ExpectedDedup: "111122223333:db1"
+    ExpectedAlertContext: {snapshot: snap-1}
+    Log:
+      eventSource: rds.amazonaws.com
+      eventName: DeleteDBSnapshot
+      recipientAccountId: "111122223333"
+      userIdentity: {type: IAMUser, userName: alice}
+      requestParameters: {arn: "arn:aws:rds:us-east-1:111122223333:snapshot:snap-1", id: db1}
+  - Name: cluster snapshot
+    ExpectedResult: true
+    ExpectedTitle: "Cluster snapshot C1"
+    ExpectedDedup: "111122223333:c1"
+    ExpectedAlertContext: {snapshot: N/A}
+    Log:
+      eventSource: rds.amazonaws.com
+      eventName: DeleteDBClusterSnapshot
+      recipientAccountId: "111122223333"
+      requestParameters: {id: c1}
+  - Name: other service
+    ExpectedResult: false
+    Log: {eventSource: s3.amazonaws.com}
+"#;
+    write(&dir.path().join("r.yml"), rule.as_bytes());
+    let o = trailwatch(dir.path(), &["test", "r.yml"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o).lines().last(), Some("3 passed, 0 failed"));
+}
