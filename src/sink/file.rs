@@ -6,6 +6,10 @@
 //! `reopen_files` (SIGHUP, SIGUSR1) makes the next write reopen the path.
 //!
 //! Writes run on the blocking pool: an fsync must not stall a runtime thread.
+//!
+//! The file itself is the record of what was delivered: on opening, the ids of the alerts
+//! at its end are read back, and an alert already there is not written again. A crash between
+//! writing a batch and the driver recording it as delivered therefore cannot duplicate lines.
 
 use super::config::{default_min_severity, under, FilterConfig, KeyProblem, QueueConfig};
 use super::config::{RetryConfig, TypeKey};
@@ -84,6 +88,61 @@ struct Writer {
     keep: u32,
     file: Option<File>,
     size: u64,
+    /// Ids of the alerts most recently written (read back from the file at first open).
+    recent: Option<RecentIds>,
+}
+
+/// How many written alert ids are remembered, and how much of an existing file is read back
+/// to find them.
+const RECENT_IDS: usize = 50_000;
+const READ_BACK_BYTES: u64 = 16 * 1024 * 1024;
+
+#[derive(Default)]
+struct RecentIds {
+    order: std::collections::VecDeque<String>,
+    ids: std::collections::HashSet<String>,
+}
+
+impl RecentIds {
+    fn insert(&mut self, id: String) {
+        if self.ids.insert(id.clone()) {
+            self.order.push_back(id);
+            while self.order.len() > RECENT_IDS {
+                if let Some(old) = self.order.pop_front() {
+                    self.ids.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// The alert ids on the complete lines at the end of `path`.
+    fn read_back(path: &Path) -> RecentIds {
+        use std::io::{Read, Seek, SeekFrom};
+        #[derive(Deserialize)]
+        struct Id {
+            alert_id: String,
+        }
+        let mut recent = RecentIds::default();
+        let Ok(mut file) = File::open(path) else {
+            return recent;
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let start = len.saturating_sub(READ_BACK_BYTES);
+        let mut tail = Vec::new();
+        if file.seek(SeekFrom::Start(start)).is_err() || file.read_to_end(&mut tail).is_err() {
+            return recent;
+        }
+        let mut lines = tail.split(|b| *b == b'\n');
+        if start > 0 {
+            lines.next(); // a partial first line
+        }
+        for line in lines {
+            if let Ok(id) = serde_json::from_slice::<Id>(line) {
+                recent.insert(id.alert_id);
+            }
+        }
+        recent
+    }
 }
 
 impl FileSink {
@@ -96,6 +155,7 @@ impl FileSink {
                 keep: config.keep,
                 file: None,
                 size: 0,
+                recent: None,
             })),
         }
     }
@@ -103,21 +163,40 @@ impl FileSink {
 
 impl Sink for FileSink {
     async fn send(&mut self, batch: &[Arc<Alert>]) -> Result<(), SinkError> {
-        let mut lines = Vec::new();
-        for alert in batch {
-            serde_json::to_writer(&mut lines, &**alert)
-                .map_err(|e| SinkError::permanent(format!("alert as JSON: {e}")))?;
-            lines.push(b'\n');
-        }
+        let batch = batch.to_vec();
         let state = self.state.clone();
         blocking(move || {
             let mut writer = state.lock().unwrap_or_else(|e| e.into_inner());
+            let recent = match writer.recent.take() {
+                Some(r) => r,
+                None => RecentIds::read_back(&writer.path),
+            };
+            let recent = writer.recent.insert(recent);
+            let mut lines = Vec::new();
+            let mut ids = Vec::new();
+            for alert in &batch {
+                if recent.ids.contains(&alert.alert_id) {
+                    continue; // already in the file: written before a crash or a restart
+                }
+                serde_json::to_writer(&mut lines, &**alert)
+                    .map_err(|e| SinkError::permanent(format!("alert as JSON: {e}")))?;
+                lines.push(b'\n');
+                ids.push(alert.alert_id.clone());
+            }
+            if lines.is_empty() {
+                return Ok(());
+            }
             writer.write(&lines).map_err(|e| {
                 // Drop the handle: the next attempt reopens, which also recovers from a file
                 // removed or a disk remounted underneath us.
                 writer.file = None;
                 SinkError::retryable(format!("{}: {e}", writer.path.display()))
-            })
+            })?;
+            let recent = writer.recent.get_or_insert_with(RecentIds::default);
+            for id in ids {
+                recent.insert(id);
+            }
+            Ok(())
         })
         .await
     }
@@ -204,14 +283,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_alert_already_in_the_file_is_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alerts.jsonl");
+        let a = Arc::new(sample_alert());
+        let mut b = sample_alert();
+        b.alert_id = "another".into();
+        let b = Arc::new(b);
+        sink(&path, 0, 0)
+            .send(std::slice::from_ref(&a))
+            .await
+            .unwrap();
+        // A new sink on the same file (a restart after a crash) gets A again, and B.
+        let mut again = sink(&path, 0, 0);
+        again.send(&[a.clone(), b.clone()]).await.unwrap();
+        again.send(std::slice::from_ref(&b)).await.unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let ids: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Alert>(l).unwrap().alert_id)
+            .collect();
+        assert_eq!(ids, [a.alert_id.clone(), b.alert_id.clone()]);
+    }
+
+    #[tokio::test]
     async fn writes_json_lines_rotates_and_reopens() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out/alerts.jsonl");
-        let alert = Arc::new(sample_alert());
+        let numbered_alert = |i: usize| {
+            let mut a = sample_alert();
+            a.alert_id = format!("{:032x}", i);
+            Arc::new(a)
+        };
+        let alert = numbered_alert(0);
         let line_len = serde_json::to_vec(&*alert).unwrap().len() as u64 + 1;
         let mut sink = sink(&path, line_len * 2, 2);
-        for _ in 0..7 {
-            sink.send(std::slice::from_ref(&alert)).await.unwrap();
+        for i in 0..7 {
+            sink.send(std::slice::from_ref(&numbered_alert(i)))
+                .await
+                .unwrap();
         }
         // 7 lines, 2 per file: alerts.jsonl has 1, .1 and .2 have 2 each, the oldest is gone.
         let lines = |p: &Path| fs::read_to_string(p).map_or(0, |t| t.lines().count());
@@ -220,12 +330,14 @@ mod tests {
         assert_eq!(lines(&numbered(&path, 2)), 2);
         assert!(!numbered(&path, 3).exists());
         let back: Alert = serde_json::from_str(fs::read_to_string(&path).unwrap().trim()).unwrap();
-        assert_eq!(back, *alert);
+        assert_eq!(back, *numbered_alert(6));
 
         // logrotate moves the file away; after reopen the sink writes a new one.
         fs::rename(&path, dir.path().join("moved")).unwrap();
         sink.reopen();
-        sink.send(std::slice::from_ref(&alert)).await.unwrap();
+        sink.send(std::slice::from_ref(&numbered_alert(7)))
+            .await
+            .unwrap();
         assert_eq!(lines(&path), 1);
         assert_eq!(lines(&dir.path().join("moved")), 1);
     }
