@@ -43,12 +43,15 @@ sources: [{path: inbox}]
 dedup: {max_keys: $KEYS}
 metrics: {listen: "127.0.0.1:$PORT"}
 YAML
-  (cd "$WORK" && RUST_LOG=warn "$BIN" run --config tw.yaml 2>"$WORK/log") &
+  cd "$WORK"
+  RUST_LOG=warn "$BIN" run --config tw.yaml 2>"$WORK/log" &
   PID=$!
+  cd - >/dev/null
   until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.2; done
   START=$(date +%s.%N)
   cp "$WORK/events.ndjson" "$WORK/inbox/events.ndjson"
-  until [ "$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^trailwatch_records_read_total/ {s+=$2} END {print s+0}')" -ge "$N" ]; do sleep 0.5; done
+  # Done when every event has gone through the alert stage (each one opens its own alert).
+  until [ "$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^trailwatch_alerts_opened_total/ {print $2+0}')" -ge "$N" ]; do sleep 0.5; done
   END=$(date +%s.%N)
   HWM=$(awk '/VmHWM/ {print $2}' /proc/$PID/status)
   RSS=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)

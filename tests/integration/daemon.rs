@@ -12,6 +12,30 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A running daemon; killed when dropped, so a failing test leaves no process behind.
+pub struct Daemon(Child);
+
+impl Daemon {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 pub struct Env {
     pub dir: tempfile::TempDir,
 }
@@ -46,7 +70,7 @@ impl Env {
     }
 
     /// Starts the daemon and waits until it says it is running.
-    pub fn start(&self) -> Child {
+    pub fn start(&self) -> Daemon {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -61,6 +85,7 @@ impl Env {
             .stderr(log)
             .spawn()
             .unwrap();
+        let child = Daemon(child);
         assert!(
             wait_until(Duration::from_secs(20), || self
                 .log()
@@ -112,10 +137,10 @@ pub fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
-pub fn terminate(child: &mut Child) -> std::process::ExitStatus {
+pub fn terminate(child: &mut Daemon) -> std::process::ExitStatus {
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    child.wait().unwrap()
+    child.0.wait().unwrap()
 }
 
 /// A matching event whose alert is told apart by its security group name.
@@ -258,8 +283,7 @@ fn kill_9_mid_stream_then_restart_loses_nothing_and_repeats_nothing() {
     append(&stream, &batch(0, 100));
     assert!(env.wait_for_alerts(30, Duration::from_secs(10)));
     append(&stream, &batch(100, 300));
-    child.kill().unwrap(); // SIGKILL, mid-stream
-    child.wait().unwrap();
+    child.kill(); // SIGKILL, mid-stream
     append(&stream, &batch(300, 400));
     let mut child = env.start();
     assert!(
@@ -549,13 +573,15 @@ fn runs_on_built_in_defaults_from_a_checkout() {
     .unwrap();
     // The default metrics address may be taken on a shared machine; the rest is the default.
     let log = std::fs::File::create(root.join("daemon.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trailwatch"))
-        .arg("run")
-        .current_dir(root)
-        .stderr(log)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+            .arg("run")
+            .current_dir(root)
+            .stderr(log)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let read_log = || std::fs::read_to_string(root.join("daemon.log")).unwrap_or_default();
     assert!(
         wait_until(Duration::from_secs(20), || read_log()
@@ -566,7 +592,7 @@ fn runs_on_built_in_defaults_from_a_checkout() {
     );
     if read_log().contains("metrics.listen") {
         // Port 9187 in use by something else here: nothing more to check about defaults.
-        let _ = child.wait();
+        let _ = child.0.wait();
         return;
     }
     assert!(
