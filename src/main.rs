@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use trailwatch::cli::{check, exit, replay, rules, test};
+use trailwatch::cli::{check, exit, replay, rules, sink, test};
 use trailwatch::rule::Severity;
 
 #[derive(Parser)]
@@ -69,6 +69,11 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         inputs: Vec<PathBuf>,
     },
+    /// Alert sinks: send a test alert
+    Sink {
+        #[command(subcommand)]
+        command: SinkCommand,
+    },
     /// The catalog of loaded rules: list, show one, ATT&CK coverage
     Rules {
         #[command(subcommand)]
@@ -84,6 +89,18 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value_t = rules::Format::Text, global = true)]
         format: rules::Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum SinkCommand {
+    /// Send a sample alert through the sink configured in sinks.d/NAME.yaml
+    Test {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Configuration file (trailwatch.yaml) naming sinks_dir; default sinks.d
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -154,6 +171,9 @@ fn main() -> ExitCode {
             &mut err,
         ),
         Command::Run { .. } => unreachable!("handled above"),
+        Command::Sink {
+            command: SinkCommand::Test { name, config },
+        } => sink::test(&name, config.as_deref(), &mut out, &mut err),
         Command::Check { config } => check::run(config.as_deref(), &mut out, &mut err),
         Command::Replay {
             rules,

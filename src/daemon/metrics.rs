@@ -183,13 +183,81 @@ impl Metrics {
     }
 }
 
-/// Serves `/metrics` and `/healthz` on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, metrics: std::sync::Arc<Metrics>) {
+/// The per-sink counters and queue depths, in the exposition format.
+pub fn render_sinks(stats: &[crate::sink::SinkStats]) -> String {
+    let mut out = String::new();
+    let families: [(&str, &str, &str, fn(&crate::sink::SinkStats) -> u64); 8] = [
+        (
+            "trailwatch_sink_queue_depth",
+            "gauge",
+            "Alerts waiting in the sink's queue.",
+            |s| s.waiting as u64,
+        ),
+        (
+            "trailwatch_sink_queue_bytes",
+            "gauge",
+            "Bytes waiting in the sink's queue.",
+            |s| s.waiting_bytes,
+        ),
+        (
+            "trailwatch_sink_accepted_total",
+            "counter",
+            "Alerts accepted into the sink's spool.",
+            |s| s.accepted,
+        ),
+        (
+            "trailwatch_sink_delivered_total",
+            "counter",
+            "Alerts delivered.",
+            |s| s.delivered,
+        ),
+        (
+            "trailwatch_sink_duplicates_total",
+            "counter",
+            "Alerts skipped as already delivered.",
+            |s| s.duplicates,
+        ),
+        (
+            "trailwatch_sink_dropped_total",
+            "counter",
+            "Alerts dropped by a full queue (drop_oldest).",
+            |s| s.dropped,
+        ),
+        (
+            "trailwatch_sink_rejected_total",
+            "counter",
+            "Alerts refused for good by the destination.",
+            |s| s.rejected,
+        ),
+        (
+            "trailwatch_sink_retries_total",
+            "counter",
+            "Delivery attempts retried.",
+            |s| s.retries,
+        ),
+    ];
+    for (name, kind, help, get) in families {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for s in stats {
+            let _ = writeln!(out, "{name}{{sink=\"{}\"}} {}", escape(&s.name), get(s));
+        }
+    }
+    out
+}
+
+/// Serves `/metrics` and `/healthz` on `listener` until the task is dropped. `sinks` supplies
+/// the sinks' counters at each scrape.
+pub async fn serve(
+    listener: TcpListener,
+    metrics: std::sync::Arc<Metrics>,
+    sinks: std::sync::Arc<dyn Fn() -> String + Send + Sync>,
+) {
     loop {
         let Ok((mut conn, _)) = listener.accept().await else {
             continue;
         };
         let metrics = metrics.clone();
+        let sinks = sinks.clone();
         tokio::spawn(async move {
             let mut buf = [0u8; 2048];
             let Ok(n) = conn.read(&mut buf).await else {
@@ -198,7 +266,11 @@ pub async fn serve(listener: TcpListener, metrics: std::sync::Arc<Metrics>) {
             let request = String::from_utf8_lossy(&buf[..n]);
             let path = request.split_whitespace().nth(1).unwrap_or("/");
             let (status, body, kind) = match path {
-                "/metrics" => ("200 OK", metrics.render(), "text/plain; version=0.0.4"),
+                "/metrics" => (
+                    "200 OK",
+                    metrics.render() + &sinks(),
+                    "text/plain; version=0.0.4",
+                ),
                 "/healthz" => ("200 OK", "ok\n".to_string(), "text/plain"),
                 _ => ("404 Not Found", "not found\n".to_string(), "text/plain"),
             };
@@ -224,7 +296,7 @@ mod tests {
         metrics.alerts_opened.fetch_add(2, Ordering::Relaxed);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(serve(listener, metrics));
+        tokio::spawn(serve(listener, metrics, std::sync::Arc::new(String::new)));
         let get = |path: &'static str| async move {
             let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
             c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())

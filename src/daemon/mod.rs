@@ -61,6 +61,7 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     std::fs::create_dir_all(&config.state_dir)
         .with_context(|| format!("cannot create state_dir {}", config.state_dir.display()))?;
+    let _lock = lock_state_dir(&config.state_dir)?;
     for source in &config.sources {
         if config_path.is_none() {
             // The built-in default inbox is created so `trailwatch run` works in a fresh checkout.
@@ -133,7 +134,9 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
             .await
             .map_err(|e| StartupError(format!("metrics.listen {}: {e}", config.metrics.listen)))?;
         tracing::info!(listen = %listener.local_addr()?, "metrics endpoint up");
-        tokio::spawn(metrics::serve(listener, metrics.clone()));
+        let sinks = router.clone();
+        let sink_stats = Arc::new(move || metrics::render_sinks(&sinks.stats()));
+        tokio::spawn(metrics::serve(listener, metrics.clone(), sink_stats));
     }
 
     let (mut controls, _watcher) = control::start(
@@ -183,6 +186,27 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     running.router.shutdown(SHUTDOWN_DEADLINE).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Takes an exclusive lock on `state_dir/lock` for the life of the process: two daemons on one
+/// state directory would overwrite each other's checkpoints and spools.
+fn lock_state_dir(dir: &std::path::Path) -> Result<std::fs::File, StartupError> {
+    use std::os::fd::AsRawFd;
+    let path = dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StartupError(format!("{}: {e}", path.display())))?;
+    // SAFETY: flock on a descriptor we own; the lock ends when the file is closed.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(StartupError(format!(
+            "{}: another trailwatch is running with this state_dir",
+            path.display()
+        )));
+    }
+    Ok(file)
 }
 
 /// The sinks in `dir`; a missing directory means no sinks.

@@ -615,3 +615,39 @@ fn runs_on_built_in_defaults_from_a_checkout() {
     assert!(terminate(&mut child).success());
     assert!(root.join("var/state/state.json").is_file());
 }
+
+#[test]
+fn a_second_daemon_on_the_same_state_dir_is_refused() {
+    let env = Env::new();
+    let mut first = env.start();
+    let second = Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+        .args(["run", "--config", "trailwatch.yaml"])
+        .current_dir(env.root())
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&second.stderr)
+            .contains("another trailwatch is running with this state_dir"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(terminate(&mut first).success());
+}
+
+#[test]
+fn sink_test_sends_one_sample_alert() {
+    let env = Env::new();
+    let o = trailwatch(
+        env.root(),
+        &["sink", "test", "file", "--config", "trailwatch.yaml"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(env.alerts().len(), 1);
+    let o = trailwatch(
+        env.root(),
+        &["sink", "test", "missing", "--config", "trailwatch.yaml"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no sink `missing`"), "{}", stderr(&o));
+}
