@@ -183,10 +183,18 @@ impl Metrics {
     }
 }
 
+/// A per-sink metric: name, type, help text, and how to read it from the stats.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&crate::sink::SinkStats) -> u64,
+);
+
 /// The per-sink counters and queue depths, in the exposition format.
 pub fn render_sinks(stats: &[crate::sink::SinkStats]) -> String {
     let mut out = String::new();
-    let families: [(&str, &str, &str, fn(&crate::sink::SinkStats) -> u64); 8] = [
+    let families: [Family; 8] = [
         (
             "trailwatch_sink_queue_depth",
             "gauge",
