@@ -52,6 +52,9 @@ pub struct Shaped {
     pub title: String,
     pub dedup: String,
     pub severity: Severity,
+    /// The rule's `UniqueBy` value for the event, if it has one.
+    #[serde(default)]
+    pub unique: Option<String>,
 }
 
 impl Shaped {
@@ -60,6 +63,7 @@ impl Shaped {
             title: rule.title(event),
             dedup: rule.dedup(event),
             severity: rule.severity_for(event),
+            unique: rule.unique_value(event),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! One alert per `(RuleID, dedup string)` per window of `DedupPeriodMinutes`. A match joins
 //! its key's window when its event time lies within the period of the window's first event,
 //! before or after it, otherwise it starts a new window. The alert opens when `Threshold`
-//! matches have been seen in the window; later matches only raise `event_count`.
+//! matches have been seen in the window (with `UniqueBy`, when that many distinct values of
+//! its key have been seen); later matches only raise `event_count`.
 //!
 //! This in-memory form serves `replay`, which must report every window of its input.
 
@@ -19,6 +20,8 @@ struct Window {
     first: OffsetDateTime,
     last: OffsetDateTime,
     count: u64,
+    /// Distinct `UniqueBy` values seen (kept up to the threshold; only rules with UniqueBy).
+    distinct: std::collections::HashSet<String>,
     /// Built from the window's first event; published once `count` reaches the threshold.
     alert: Alert,
     /// Position in `opened` once the threshold was reached.
@@ -70,6 +73,7 @@ impl Windows {
     ) -> Admission {
         let period = Duration::minutes(i64::from(rule.dedup_period_minutes));
         let key = (rule.id.clone(), shaped.dedup.clone());
+        let unique = shaped.unique.clone();
         let windows = self.by_key.entry(key.clone()).or_default();
         let index = match nearest_window(windows.iter().map(|w| w.start), event_time, period) {
             Some(i) => {
@@ -85,6 +89,7 @@ impl Windows {
                     first: event_time,
                     last: event_time,
                     count: 1,
+                    distinct: Default::default(),
                     alert: Alert::open(rule, shaped, event(), event_time),
                     opened: None,
                 });
@@ -92,9 +97,14 @@ impl Windows {
             }
         };
         let w = &mut windows[index];
+        if let Some(u) = unique {
+            if w.distinct.len() < rule.threshold as usize {
+                w.distinct.insert(u);
+            }
+        }
         if w.opened.is_some() {
             Admission::Suppressed
-        } else if w.count >= u64::from(rule.threshold) {
+        } else if rule.reaches_threshold(w.count, w.distinct.len()) {
             w.opened = Some(self.opened.len());
             self.opened.push((key.0, key.1, index));
             Admission::Opened

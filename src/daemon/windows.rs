@@ -26,6 +26,9 @@ pub struct Window {
     pub first_ms: i64,
     pub last_ms: i64,
     pub count: u64,
+    /// Distinct `UniqueBy` values seen, up to the threshold (rules with UniqueBy only).
+    #[serde(default)]
+    pub distinct: Vec<String>,
     pub opened: bool,
     /// Until the threshold is reached: the first match (its event as compact JSON text, a
     /// fraction of the size of a parsed tree), to build the alert from.
@@ -124,6 +127,7 @@ impl LiveWindows {
             let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
             let period = Duration::minutes(i64::from(rule.dedup_period_minutes));
             let t = ms(event_time);
+            let unique = shaped.unique.clone();
             let starts = slot.windows.iter().map(|w| from_ms(w.start_ms));
             let index = match nearest_window(starts, event_time, period) {
                 Some(i) => {
@@ -139,6 +143,7 @@ impl LiveWindows {
                         first_ms: t,
                         last_ms: t,
                         count: 1,
+                        distinct: Vec::new(),
                         opened: false,
                         pending: Some((shaped, event.to_string())),
                     });
@@ -150,9 +155,14 @@ impl LiveWindows {
                 }
             };
             let w = &mut slot.windows[index];
+            if let Some(u) = unique {
+                if w.distinct.len() < rule.threshold as usize && !w.distinct.contains(&u) {
+                    w.distinct.push(u);
+                }
+            }
             if w.opened {
                 Outcome::Suppressed
-            } else if w.count >= u64::from(rule.threshold) {
+            } else if rule.reaches_threshold(w.count, w.distinct.len()) {
                 w.opened = true;
                 let (shaped, first_event) = w
                     .pending
@@ -255,6 +265,27 @@ mod tests {
             matches!(admit(&w, &r, "b", 5), Outcome::Pending),
             "other key"
         );
+    }
+
+    #[test]
+    fn unique_by_counts_distinct_values() {
+        let yaml = "RuleID: T.Uniq\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nThreshold: 3\nGroupBy: [{Key: k}]\nUniqueBy: {Key: u}\nDetection: [{Condition: AlwaysTrue}]\n";
+        let r = crate::rule::load::parse(std::path::Path::new("t.yml"), yaml).unwrap();
+        let w = LiveWindows::new(100);
+        let mut admit = |u: &str, minute: i64| {
+            let event = json!({"k": "same", "u": u});
+            w.admit(&r, Shaped::new(&r, &event), at(minute), &event)
+        };
+        assert!(matches!(admit("a", 0), Outcome::Pending));
+        assert!(
+            matches!(admit("a", 1), Outcome::Pending),
+            "a repeat is not a new value"
+        );
+        assert!(matches!(admit("b", 2), Outcome::Pending));
+        match admit("c", 3) {
+            Outcome::Opened(alert) => assert_eq!(alert.event_count, 4),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct Rule {
     pub dynamic_severities: Vec<(Severity, Expr)>,
     /// trailwatch extension: (conditions, title), first match wins over `title`.
     pub dynamic_titles: Vec<(Expr, Template)>,
+    /// trailwatch extension: the threshold counts distinct values of this key.
+    pub unique_by: Option<KeySpec>,
     pub tests: Vec<TestSpec>,
 }
 
@@ -159,6 +161,7 @@ impl Rule {
                 .map(|d| (d.change_to, d.conditions.into_expr()))
                 .collect(),
             dynamic_titles,
+            unique_by: spec.unique_by,
             tests: spec.tests,
         })
     }
@@ -207,6 +210,25 @@ impl Rule {
             })
             .collect::<Vec<_>>()
             .join(":")
+    }
+
+    /// The `UniqueBy` value of an event (what the threshold counts distinct values of).
+    pub fn unique_value(&self, event: &Value) -> Option<String> {
+        self.unique_by
+            .as_ref()?
+            .read(event)
+            .as_ref()
+            .and_then(value_text)
+    }
+
+    /// True when `matches` events, of which `distinct` carried different `UniqueBy` values,
+    /// reach the threshold.
+    pub fn reaches_threshold(&self, matches: u64, distinct: usize) -> bool {
+        if self.unique_by.is_some() {
+            distinct as u64 >= u64::from(self.threshold)
+        } else {
+            matches >= u64::from(self.threshold)
+        }
     }
 
     /// The first matching DynamicSeverities entry, else Severity.

@@ -138,6 +138,9 @@ pub struct RuleSpec {
     /// trailwatch extension: titles chosen by conditions, first match wins.
     #[serde(default)]
     pub dynamic_alert_titles: Vec<DynamicAlertTitle>,
+    /// trailwatch extension (Panther's Python `unique()`): `Threshold` counts distinct values
+    /// of this key within a dedup window instead of matching events.
+    pub unique_by: Option<KeySpec>,
 }
 
 /// One unit test inside a rule. `Expected*` keys other than `ExpectedResult` are trailwatch

@@ -355,3 +355,37 @@ fn usage_errors_exit_2() {
         stderr(&o)
     );
 }
+
+#[test]
+fn unique_by_threshold_counts_distinct_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "RuleID: Test.Spray\nLogTypes: [AWS.CloudTrail]\nSeverity: Medium\nThreshold: 3\n\
+GroupBy: [{Key: sourceIPAddress}]\nUniqueBy: {KeyPath: additionalEventData.user}\n\
+Detection:\n  - {Key: eventName, Condition: Equals, Value: ConsoleLogin}\n";
+    write(&dir.path().join("rules.d/spray.yml"), rule.as_bytes());
+    let login = |id: &str, minute: u32, ip: &str, user: &str| {
+        json!({"eventName": "ConsoleLogin", "eventID": id, "sourceIPAddress": ip,
+               "eventTime": format!("2024-01-17T09:{minute:02}:00Z"),
+               "additionalEventData": {"user": user}})
+    };
+    write_ndjson(
+        &dir.path().join("e.ndjson"),
+        &[
+            // 198.51.100.1 tries the same user four times: no alert.
+            login("a1", 0, "198.51.100.1", "alice"),
+            login("a2", 1, "198.51.100.1", "alice"),
+            login("a3", 2, "198.51.100.1", "alice"),
+            login("a4", 3, "198.51.100.1", "alice"),
+            // 198.51.100.2 tries three different users: an alert.
+            login("b1", 0, "198.51.100.2", "alice"),
+            login("b2", 1, "198.51.100.2", "bob"),
+            login("b3", 2, "198.51.100.2", "bob"),
+            login("b4", 3, "198.51.100.2", "carol"),
+        ],
+    );
+    let (code, alerts, err) = replay(dir.path(), &["e.ndjson"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0]["dedup"], "198.51.100.2");
+    assert_eq!(alerts[0]["event_count"], 4);
+}
