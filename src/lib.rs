@@ -15,5 +15,6 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod rule;
+pub mod sigma;
 pub mod sink;
 pub mod source;

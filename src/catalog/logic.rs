@@ -113,6 +113,7 @@ fn render_into(expr: &Expr, depth: usize, lines: &mut Vec<String>) {
                 other => render_into(other, depth + 1, lines),
             }
         }
+        Expr::Sigma(m) => m.render(depth, lines),
     }
 }
 
@@ -176,16 +177,29 @@ fn collect(expr: &Expr, prefix: &str, out: &mut Vec<Indicator>) {
             value: format!("{{{prefix}{right}}}"),
         }),
         Expr::Elements { path, body, .. } => collect(body, &format!("{prefix}{path}[*]."), out),
+        Expr::Sigma(m) => {
+            out.extend(
+                m.indicators()
+                    .into_iter()
+                    .map(|(field, operator, value)| Indicator {
+                        field: format!("{prefix}{field}"),
+                        operator,
+                        value,
+                    }),
+            )
+        }
     }
 }
 
 /// The `eventSource` and `eventName` values a rule pins (its "action").
 pub fn actions(rule: &Rule) -> (Vec<String>, Vec<String>) {
-    let get = |field: &str| {
-        rule.detection
+    let get = |field: &str| match &rule.detection {
+        // Sigma equalities ignore case, so the index cannot use them; the catalog can.
+        Expr::Sigma(m) => m.actions(field),
+        other => other
             .pinned(field)
             .map(|v| v.into_iter().map(str::to_string).collect())
-            .unwrap_or_default()
+            .unwrap_or_default(),
     };
     (get("eventSource"), get("eventName"))
 }

@@ -272,7 +272,7 @@ mod tests {
         let yaml = "RuleID: T.Uniq\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nThreshold: 3\nGroupBy: [{Key: k}]\nUniqueBy: {Key: u}\nDetection: [{Condition: AlwaysTrue}]\n";
         let r = crate::rule::load::parse(std::path::Path::new("t.yml"), yaml).unwrap();
         let w = LiveWindows::new(100);
-        let mut admit = |u: &str, minute: i64| {
+        let admit = |u: &str, minute: i64| {
             let event = json!({"k": "same", "u": u});
             w.admit(&r, Shaped::new(&r, &event), at(minute), &event)
         };

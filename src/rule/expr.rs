@@ -38,6 +38,8 @@ pub enum Expr {
         quantifier: Quantifier,
         body: Box<Expr>,
     },
+    /// A Sigma rule's detection (see [`crate::sigma`]).
+    Sigma(std::sync::Arc<crate::sigma::Matcher>),
 }
 
 /// The list-comprehension conditions.
@@ -80,6 +82,7 @@ impl Expr {
                     _ => *quantifier == Quantifier::NoElement,
                 }
             }
+            Expr::Sigma(m) => m.matches(event),
         }
     }
 
@@ -98,6 +101,7 @@ impl Expr {
                 visit(right);
             }
             Expr::Elements { path, .. } => visit(path),
+            Expr::Sigma(m) => m.for_each_path(visit),
         }
     }
 
@@ -109,6 +113,22 @@ impl Expr {
                 condition.pinned_strings()
             }
             Expr::All(children) => children.iter().find_map(|c| c.pinned(field)),
+            Expr::Sigma(m) => m.pinned(field),
+            _ => None,
+        }
+    }
+
+    /// The ASCII-lower-cased strings this expression requires `field` to equal ignoring case,
+    /// for rules that do not pin it exactly (Sigma values are case-insensitive). `None` when it
+    /// does not, or when a value is not plain ASCII (the fold would not be exact).
+    pub fn pinned_folded(&self, field: &str) -> Option<Vec<String>> {
+        match self {
+            Expr::Sigma(m) => {
+                let values = m.actions(field);
+                (!values.is_empty() && values.iter().all(|v| v.is_ascii()))
+                    .then(|| values.iter().map(|v| v.to_ascii_lowercase()).collect())
+            }
+            Expr::All(children) => children.iter().find_map(|c| c.pinned_folded(field)),
             _ => None,
         }
     }

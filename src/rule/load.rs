@@ -88,8 +88,12 @@ pub fn load_file(path: &Path) -> Result<Rule, Located> {
     parse(path, &source)
 }
 
-/// Parses and compiles rule text; `path` is only used in errors.
+/// Parses and compiles rule text; `path` is only used in errors. A Sigma document (see
+/// [`crate::sigma::is_sigma`]) is read as a Sigma rule, anything else as a Panther rule.
 pub fn parse(path: &Path, source: &str) -> Result<Rule, Located> {
+    if crate::sigma::is_sigma(source) {
+        return crate::sigma::parse(path, source);
+    }
     let spec: RuleSpec = serde_yaml::from_str(source).map_err(|e| Located::from_yaml(path, &e))?;
     Rule::compile(spec).map_err(|e| {
         let (line, col) = locate_top_level_key(source, e.key);
@@ -120,7 +124,11 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
             }
         };
         if let Some(first) = seen.get(&rule.id) {
-            let (line, col) = locate_top_level_key(&source, "RuleID");
+            let id_key = match rule.detection {
+                super::expr::Expr::Sigma(_) => "id",
+                _ => "RuleID",
+            };
+            let (line, col) = locate_top_level_key(&source, id_key);
             errors.push(Located::new(
                 &path,
                 line,

@@ -16,13 +16,82 @@ use std::collections::HashMap;
 /// the alert stage needs to place an event in time.
 pub const ALWAYS_DECODED: [&str; 4] = ["eventSource", "eventName", "eventTime", "eventID"];
 
+/// Rules keyed by the (source, name) pair, by source alone, by name alone.
 #[derive(Debug, Default)]
-pub struct RuleSet {
-    rules: Vec<Rule>,
+struct Index {
     by_pair: HashMap<String, HashMap<String, Vec<usize>>>,
     by_source: HashMap<String, Vec<usize>>,
     by_name: HashMap<String, Vec<usize>>,
+}
+
+impl Index {
+    fn is_empty(&self) -> bool {
+        self.by_pair.is_empty() && self.by_source.is_empty() && self.by_name.is_empty()
+    }
+
+    fn add(
+        &mut self,
+        rule: usize,
+        sources: Option<Vec<String>>,
+        names: Option<Vec<String>>,
+    ) -> bool {
+        match (sources, names) {
+            (Some(sources), Some(names)) => {
+                for s in sources {
+                    let by_name = self.by_pair.entry(s).or_default();
+                    for n in &names {
+                        by_name.entry(n.clone()).or_default().push(rule);
+                    }
+                }
+            }
+            (Some(sources), None) => sources
+                .into_iter()
+                .for_each(|s| self.by_source.entry(s).or_default().push(rule)),
+            (None, Some(names)) => names
+                .into_iter()
+                .for_each(|n| self.by_name.entry(n).or_default().push(rule)),
+            (None, None) => return false,
+        }
+        true
+    }
+
+    fn lookup<'a>(
+        &'a self,
+        source: Option<&str>,
+        name: Option<&str>,
+    ) -> [Option<&'a Vec<usize>>; 3] {
+        let pair = source
+            .and_then(|s| self.by_pair.get(s))
+            .and_then(|m| name.and_then(|n| m.get(n)));
+        [
+            pair,
+            source.and_then(|s| self.by_source.get(s)),
+            name.and_then(|n| self.by_name.get(n)),
+        ]
+    }
+}
+
+/// ASCII-lower-cases `text` into `buf` without allocating; `None` when it does not fit or is
+/// not ASCII (such a value cannot equal an indexed, ASCII, pin anyway).
+fn fold<'b>(text: &str, buf: &'b mut [u8; 128]) -> Option<&'b str> {
+    let bytes = text.as_bytes();
+    if !text.is_ascii() || bytes.len() > buf.len() {
+        return None;
+    }
+    for (d, s) in buf.iter_mut().zip(bytes) {
+        *d = s.to_ascii_lowercase();
+    }
+    std::str::from_utf8(&buf[..bytes.len()]).ok()
+}
+
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    exact: Index,
     unindexed: Vec<usize>,
+    /// The same three maps for rules that pin the fields ignoring case (Sigma), keyed by the
+    /// ASCII-lower-cased values.
+    folded: Index,
     projection: Projection,
     reads_p_fields: bool,
 }
@@ -51,28 +120,21 @@ impl RuleSet {
                 }
                 projection.add(path);
             }
-            let sources = rule.detection.pinned("eventSource");
-            let names = rule.detection.pinned("eventName");
-            match (sources, names) {
-                (Some(sources), Some(names)) => {
-                    for s in &sources {
-                        let by_name = set.by_pair.entry(s.to_string()).or_default();
-                        for n in &names {
-                            by_name.entry(n.to_string()).or_default().push(i);
-                        }
-                    }
-                }
-                (Some(sources), None) => {
-                    for s in sources {
-                        set.by_source.entry(s.to_string()).or_default().push(i);
-                    }
-                }
-                (None, Some(names)) => {
-                    for n in names {
-                        set.by_name.entry(n.to_string()).or_default().push(i);
-                    }
-                }
-                (None, None) => set.unindexed.push(i),
+            let owned =
+                |v: Option<Vec<&str>>| v.map(|v| v.into_iter().map(str::to_string).collect());
+            let exact = set.exact.add(
+                i,
+                owned(rule.detection.pinned("eventSource")),
+                owned(rule.detection.pinned("eventName")),
+            );
+            if !exact
+                && !set.folded.add(
+                    i,
+                    rule.detection.pinned_folded("eventSource"),
+                    rule.detection.pinned_folded("eventName"),
+                )
+            {
+                set.unindexed.push(i);
             }
         }
         set.projection = projection;
@@ -111,15 +173,27 @@ impl RuleSet {
         source: Option<&str>,
         name: Option<&str>,
     ) -> impl Iterator<Item = usize> + 'a {
-        let pair = source
-            .and_then(|s| self.by_pair.get(s))
-            .and_then(|m| name.and_then(|n| m.get(n)));
-        let by_source = source.and_then(|s| self.by_source.get(s));
-        let by_name = name.and_then(|n| self.by_name.get(n));
-        [pair, by_source, by_name, Some(&self.unindexed)]
-            .into_iter()
-            .flatten()
-            .flat_map(|v| v.iter().copied())
+        let [pair, by_source, by_name] = self.exact.lookup(source, name);
+        let [folded_pair, folded_source, folded_name] = if self.folded.is_empty() {
+            [None, None, None]
+        } else {
+            let (mut sb, mut nb) = ([0u8; 128], [0u8; 128]);
+            let s = source.and_then(|s| fold(s, &mut sb));
+            let n = name.and_then(|n| fold(n, &mut nb));
+            self.folded.lookup(s, n)
+        };
+        [
+            pair,
+            by_source,
+            by_name,
+            Some(&self.unindexed),
+            folded_pair,
+            folded_source,
+            folded_name,
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(|v| v.iter().copied())
     }
 
     /// Appends to `out`, in rule order, the indices of the rules `event` matches.

@@ -38,10 +38,16 @@ impl Drop for Daemon {
 
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// Daemon tests run one at a time: their latency assertions measure the daemon, not the
+    /// other tests competing for the same two cores.
+    _serial: std::sync::MutexGuard<'static, ()>,
 }
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Env {
     pub fn new() -> Env {
+        let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("rules.d")).unwrap();
@@ -54,7 +60,10 @@ impl Env {
         write(&root.join("sinks.d/file.yaml"), sink.as_bytes());
         let config = "rules_dir: rules.d\nsinks_dir: sinks.d\nstate_dir: state\nsources:\n  - path: inbox\nmetrics:\n  listen: \"\"\n";
         write(&root.join("trailwatch.yaml"), config.as_bytes());
-        Env { dir }
+        Env {
+            dir,
+            _serial: serial,
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -561,6 +570,7 @@ fn metrics_health_and_sighup_reload() {
 
 #[test]
 fn runs_on_built_in_defaults_from_a_checkout() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir(root.join("rules.d")).unwrap();

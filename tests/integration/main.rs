@@ -5,6 +5,7 @@ mod daemon;
 mod ip_python;
 mod replay;
 mod rules_cmd;
+mod sigma;
 mod sinks;
 mod support;
 mod test_cmd;

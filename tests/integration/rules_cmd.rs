@@ -109,11 +109,33 @@ fn coverage_tables() {
     assert_eq!(code, Some(0));
     assert!(md.contains("| TA0003 Persistence | T1098 Account Manipulation | 1 | AWS.RDS.SecurityGroupIngressAuthorized |"), "{md}");
     assert!(
-        md.contains("| TA0003 Persistence | T1098.001 | 1 | Test.SameAction |"),
+        md.contains("| TA0003 Persistence | T1098.001 Account Manipulation: Additional Cloud Credentials | 1 | Test.SameAction |"),
         "{md}"
     );
     assert!(md.contains("3 rules; 1 without an ATT&CK mapping."), "{md}");
     let (_, json) = rules(dir.path(), &["coverage", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["unmapped"], serde_json::json!(["Test.Other"]));
+}
+
+#[test]
+fn every_attack_id_in_the_shipped_pack_has_a_name() {
+    let o = trailwatch(&repo(), &["rules", "coverage", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let mut unnamed = Vec::new();
+    for tactic in v["tactics"].as_array().unwrap() {
+        if tactic["name"].is_null() {
+            unnamed.push(tactic["tactic"].to_string());
+        }
+        for t in tactic["techniques"].as_array().unwrap() {
+            if t["name"].is_null() {
+                unnamed.push(t["technique"].to_string());
+            }
+        }
+    }
+    assert!(
+        unnamed.is_empty(),
+        "add these to src/catalog/attack.tsv: {unnamed:?}"
+    );
 }
