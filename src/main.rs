@@ -12,10 +12,10 @@ use trailwatch::rule::Severity;
 #[command(
     name = "trailwatch",
     version,
-    about = "Detection for AWS CloudTrail logs with Panther-format rules",
-    long_about = "trailwatch evaluates Panther-format detection rules (YAML, no-code `Detection` \
-                  blocks) against AWS CloudTrail logs: gzipped or plain {\"Records\":[...]} \
-                  delivery files and NDJSON.\n\nExit codes: 0 success, 1 findings (failed \
+    about = "Detection for AWS CloudTrail logs with Panther-format and Sigma rules",
+    long_about = "trailwatch evaluates detection rules (Panther-format YAML with no-code \
+                  `Detection` blocks, and Sigma rules) against AWS CloudTrail logs: gzipped or \
+                  plain {\"Records\":[...]} delivery files and NDJSON.\n\nExit codes: 0 success, 1 findings (failed \
                   tests), 2 usage or configuration error."
 )]
 struct Cli {
