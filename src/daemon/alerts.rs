@@ -37,6 +37,10 @@ pub struct AlertStage {
     reorder: BTreeMap<u64, Evaluated>,
     next_seq: u64,
     dirty: bool,
+    /// Commits cost time in proportion to the state (a million dedup keys make a large file):
+    /// the next one waits at least ten times as long as the last one took, so writing state
+    /// never takes more than a tenth of the alert stage's time.
+    next_commit: Option<std::time::Instant>,
 }
 
 impl AlertStage {
@@ -64,6 +68,7 @@ impl AlertStage {
             reorder: BTreeMap::new(),
             next_seq: 1,
             dirty: false,
+            next_commit: None,
         }
     }
 
@@ -89,7 +94,11 @@ impl AlertStage {
                     }
                     None => break,
                 },
-                _ = ticker.tick() => self.commit(),
+                _ = ticker.tick() => {
+                    if self.next_commit.is_none_or(|t| std::time::Instant::now() >= t) {
+                        self.commit();
+                    }
+                }
             }
         }
         self.commit();
@@ -171,6 +180,7 @@ impl AlertStage {
         if !self.dirty {
             return;
         }
+        let started = std::time::Instant::now();
         let state = State {
             version: state::VERSION,
             checkpoints: self.checkpoints.clone(),
@@ -182,6 +192,7 @@ impl AlertStage {
         match tokio::task::block_in_place(|| state::save(&dir, &state)) {
             Ok(()) => {
                 self.dirty = false;
+                self.next_commit = Some(std::time::Instant::now() + started.elapsed() * 10);
                 self.metrics
                     .checkpoint_commits
                     .fetch_add(1, Ordering::Relaxed);
