@@ -661,3 +661,72 @@ fn sink_test_sends_one_sample_alert() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no sink `missing`"), "{}", stderr(&o));
 }
+
+/// Reads the alert id a Slack message carries in its footer (see the Slack sink's payload).
+fn slack_alert_id(request: &crate::sinks::http::Request) -> String {
+    let body = request.json();
+    let blocks = body["attachments"][0]["blocks"].as_array().unwrap();
+    let footer = blocks.last().unwrap()["elements"][0]["text"]
+        .as_str()
+        .unwrap();
+    footer.split_whitespace().nth(1).unwrap().to_string()
+}
+
+#[test]
+fn kill_9_with_slack_down_and_100_alerts_spooled_then_restart_delivers_each_once() {
+    use crate::sinks::http::{Reply, Server};
+    let env = Env::new();
+    let root = env.root();
+    // Slack is down: nothing listens on this address.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    write(&root.join("slack.url"), down.as_bytes());
+    std::fs::remove_file(root.join("sinks.d/file.yaml")).unwrap();
+    let slack = format!(
+        "type: slack\nwebhook_url_file: {}\nretry:\n  initial_backoff_ms: 50\n  max_backoff_secs: 1\n",
+        root.join("slack.url").display()
+    );
+    write(&root.join("sinks.d/slack.yaml"), slack.as_bytes());
+    let port = free_port();
+    let config = std::fs::read_to_string(root.join("trailwatch.yaml"))
+        .unwrap()
+        .replace("listen: \"\"", &format!("listen: 127.0.0.1:{port}"));
+    write(&root.join("trailwatch.yaml"), config.as_bytes());
+
+    let mut child = env.start();
+    let events: Vec<Value> = (0..100).map(|n| target(n, n)).collect();
+    append(&env.inbox().join("s.ndjson"), &lines(&events));
+    let accepted = "trailwatch_sink_accepted_total{sink=\"slack\"} 100";
+    assert!(
+        wait_until(Duration::from_secs(15), || http_get(port, "/metrics")
+            .contains(accepted)),
+        "{}",
+        http_get(port, "/metrics")
+    );
+    assert!(
+        http_get(port, "/metrics").contains("trailwatch_sink_delivered_total{sink=\"slack\"} 0")
+    );
+    child.kill(); // SIGKILL with 100 alerts in the spool
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(Server::start(vec![], Reply::status(200)));
+    write(&root.join("slack.url"), server.url.as_bytes());
+    let mut child = env.start();
+    runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(20), server.wait_successes(100))
+            .await
+            .expect("100 deliveries after the restart")
+    });
+    // SIGTERM drains the sinks: a duplicate, had there been one, is sent by the time it exits.
+    assert!(terminate(&mut child).success());
+    let ids: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(slack_alert_id)
+        .collect();
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), 100, "none twice");
+    assert_eq!(distinct.len(), 100, "none lost");
+}

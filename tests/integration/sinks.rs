@@ -4,7 +4,7 @@
 //! reload. Everything goes through the public API the daemon uses: `load_dir` and `Router`.
 
 #[path = "sinks_http.rs"]
-mod http;
+pub mod http;
 #[path = "sinks_journald.rs"]
 mod journald;
 #[path = "sinks_slack.rs"]
