@@ -139,3 +139,17 @@ fn every_attack_id_in_the_shipped_pack_has_a_name() {
         "add these to src/catalog/attack.tsv: {unnamed:?}"
     );
 }
+
+#[test]
+fn coverage_doc_is_the_generated_table() {
+    let doc = std::fs::read_to_string(repo().join("docs/COVERAGE.md")).unwrap();
+    let start = doc.find("<!-- coverage:start -->\n").expect("start marker") + 24;
+    let end = doc.find("<!-- coverage:end -->").expect("end marker");
+    let o = trailwatch(&repo(), &["rules", "coverage", "--format", "markdown"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        &doc[start..end],
+        stdout(&o),
+        "regenerate docs/COVERAGE.md's table with `trailwatch rules coverage --format markdown`"
+    );
+}
