@@ -102,14 +102,16 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         .context("starting sinks")?;
 
     let state = state::load(&config.state_dir).map_err(|e| StartupError(e.to_string()))?;
-    let resume = state.checkpoints.clone();
-    tracing::info!(files = resume.len(), "checkpoints restored");
-
-    let (source_tx, source_rx) = std::sync::mpsc::sync_channel(64);
-    let (result_tx, result_rx) = tokio::sync::mpsc::channel(64);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
+    let resume = state.checkpoints.clone();
+    tracing::info!(files = resume.len(), "checkpoints restored");
+
+    // Channel bounds: enough batches in flight to keep every core busy, few enough that a
+    // burst where every event matches (each then held fully parsed) stays small in memory.
+    let (source_tx, source_rx) = std::sync::mpsc::sync_channel(2 * cores);
+    let (result_tx, result_rx) = tokio::sync::mpsc::channel(2 * cores);
     let workers = pipeline::spawn(cores, source_rx, result_tx, rules.clone(), metrics.clone());
     let stage = alerts::AlertStage::new(
         state,

@@ -52,7 +52,7 @@ impl Default for Limits {
         Limits {
             max_line_bytes: 8 * 1024 * 1024,
             max_file_bytes: 1024 * 1024 * 1024,
-            batch_records: 2048,
+            batch_records: 512,
         }
     }
 }
