@@ -80,15 +80,9 @@ const STANDARD_CONTEXT: [(&str, &str); 7] = [
 ];
 
 /// The CloudTrail fields every alert's context carries.
-pub const STANDARD_CONTEXT_FIELDS: [&str; 7] = [
-    "eventName",
-    "eventSource",
-    "awsRegion",
-    "recipientAccountId",
-    "sourceIPAddress",
-    "userAgent",
-    "userIdentity",
-];
+pub fn standard_context_fields() -> impl Iterator<Item = &'static str> {
+    STANDARD_CONTEXT.iter().map(|(key, _)| *key)
+}
 
 /// The alert context: the standard CloudTrail fields, then the rule's AlertContext entries
 /// (which win on a name clash).

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod durable;
 pub mod engine;
 pub mod error;
 pub mod event;

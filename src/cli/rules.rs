@@ -224,8 +224,7 @@ impl<'a> Page<'a> {
                 .map(|o| o.rule.id.as_str())
                 .collect()
         };
-        let mut outputs: Vec<(String, String)> = crate::alert::STANDARD_CONTEXT_FIELDS
-            .iter()
+        let mut outputs: Vec<(String, String)> = crate::alert::standard_context_fields()
             .map(|f| (f.to_string(), String::new()))
             .collect();
         for (name, key) in &rule.context {

@@ -9,7 +9,7 @@
 //! Format: one id per line, appended and fsynced after each delivery; rewritten (atomically)
 //! down to the newest `keep` ids once it holds twice that many.
 
-use super::durable;
+use crate::durable;
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io;

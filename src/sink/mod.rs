@@ -12,7 +12,6 @@
 pub mod config;
 pub mod delivered;
 pub mod driver;
-mod durable;
 pub mod error;
 pub mod facts;
 pub mod file;

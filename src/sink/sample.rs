@@ -23,18 +23,9 @@ pub fn sample_alert() -> Alert {
         "eventID": "5f7c2a4e-0d3b-4a8e-9d7e-2c1b0a9f8e7d",
         "recipientAccountId": "123456789012"
     });
-    let mut context = Map::new();
-    for key in [
-        "eventName",
-        "eventSource",
-        "awsRegion",
-        "recipientAccountId",
-        "sourceIPAddress",
-        "userAgent",
-        "userIdentity",
-    ] {
-        context.insert(key.to_string(), event[key].clone());
-    }
+    let context: Map<String, Value> = crate::alert::standard_context_fields()
+        .map(|key| (key.to_string(), event[key].clone()))
+        .collect();
     let mut summary = Map::new();
     summary.insert("p_any_ip_addresses".into(), json!(["198.51.100.7"]));
     Alert {

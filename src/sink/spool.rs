@@ -11,8 +11,8 @@
 //! source will read that event again). A line that does not parse is skipped with a warning
 //! rather than blocking every alert behind it.
 
-use super::durable;
 use crate::alert::Alert;
+use crate::durable;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;

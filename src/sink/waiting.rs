@@ -8,9 +8,9 @@
 
 use super::config::{FullPolicy, QueueConfig};
 use super::delivered::DeliveredLog;
-use super::durable;
 use super::spool::{self, SpoolFile};
 use crate::alert::Alert;
+use crate::durable;
 use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::path::{Path, PathBuf};

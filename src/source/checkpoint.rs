@@ -10,8 +10,8 @@
 use super::fingerprint::{FileKey, Fingerprint};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Where processing of one file stands.
@@ -70,22 +70,11 @@ impl Checkpoints {
     }
 }
 
-/// Writes `value` as JSON to `path` durably (temp + fsync + rename + directory fsync).
+/// Writes `value` as JSON to `path` durably (temp + fsync + rename + directory fsync, see
+/// [`crate::durable::replace`]).
 pub fn write_durably<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("tmp");
-    {
-        let mut file = File::create(&tmp)?;
-        serde_json::to_writer(io::BufWriter::new(&mut file), value)?;
-        file.flush()?;
-        // The data must be on disk before the rename makes it the state of record.
-        file.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    // The rename itself lives in the directory; without this it can be lost in a power cut.
-    File::open(dir)?.sync_all()?;
-    Ok(())
+    crate::durable::create_dir(path.parent().unwrap_or(Path::new(".")))?;
+    crate::durable::replace(path, &serde_json::to_vec(value)?)
 }
 
 /// Reads a JSON state file; `Ok(None)` when it does not exist yet.

@@ -1,4 +1,5 @@
-//! Small file operations that survive a crash, shared by the spool and the delivered-id log.
+//! Small file operations that survive a crash, shared by the sinks' spools and delivered-id
+//! logs and by the daemon's state file.
 //!
 //! Appends are followed by `sync_data` so that "accepted" really means "on disk". Whole-file
 //! rewrites (compaction) go through a temp file, fsync, rename and a directory fsync: after a
