@@ -116,7 +116,13 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Option<usize>, E> {
-        Ok(self.0.children.iter().position(|(n, _)| &**n == key))
+        // Exact first; else ignoring ASCII case, like key paths (the kept value is stored
+        // under the rule's spelling, so lookups and the index find it).
+        let children = &self.0.children;
+        Ok(children
+            .iter()
+            .position(|(n, _)| &**n == key)
+            .or_else(|| children.iter().position(|(n, _)| n.eq_ignore_ascii_case(key))))
     }
 }
 
@@ -201,6 +207,12 @@ mod tests {
             v,
             json!({"eventName":"X","userIdentity":{"type":"Root"},"resources":[{"ARN":"r1"},{"ARN":"r2"}]})
         );
+    }
+
+    #[test]
+    fn keys_in_another_case_are_kept_under_the_rule_spelling() {
+        let p = projection(&["eventName"]);
+        assert_eq!(p.decode(br#"{"eventname":"X","other":1}"#).unwrap(), json!({"eventName":"X"}));
     }
 
     #[test]

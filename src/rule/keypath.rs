@@ -179,7 +179,13 @@ impl KeyPath {
 
 fn step<'a>(value: &'a Value, segment: &Segment) -> Option<&'a Value> {
     match (segment, value) {
-        (Segment::Field(name), Value::Object(map)) => map.get(name.as_str()),
+        // Field names match exactly, else ignoring ASCII case, as Panther's event lookups do
+        // (its events are case-insensitive dicts). The fallback only runs on a miss.
+        (Segment::Field(name), Value::Object(map)) => map.get(name.as_str()).or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        }),
         (Segment::Index(i), Value::Array(items)) => items.get(*i),
         _ => None,
     }
@@ -240,6 +246,14 @@ mod tests {
         assert!(KeyPath::parse("a.b[9].c").unwrap().find(&e).is_missing());
         assert!(KeyPath::parse("a.b.c").unwrap().find(&e).is_missing());
         assert_eq!(KeyPath::key("dotted.key").find(&e), Found::One(&json!("x")));
+    }
+
+    #[test]
+    fn field_names_fall_back_to_ignoring_case() {
+        let e = json!({"eventname": "A", "eventName2": "B", "Exact": 1, "exact": 2});
+        assert_eq!(KeyPath::key("eventName").find(&e), Found::One(&json!("A")));
+        assert_eq!(KeyPath::key("exact").find(&e), Found::One(&json!(2)), "exact wins");
+        assert!(KeyPath::key("eventNam").find(&e).is_missing());
     }
 
     #[test]
