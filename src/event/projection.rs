@@ -119,10 +119,11 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
         // Exact first; else ignoring ASCII case, like key paths (the kept value is stored
         // under the rule's spelling, so lookups and the index find it).
         let children = &self.0.children;
-        Ok(children
-            .iter()
-            .position(|(n, _)| &**n == key)
-            .or_else(|| children.iter().position(|(n, _)| n.eq_ignore_ascii_case(key))))
+        Ok(children.iter().position(|(n, _)| &**n == key).or_else(|| {
+            children
+                .iter()
+                .position(|(n, _)| n.eq_ignore_ascii_case(key))
+        }))
     }
 }
 
@@ -212,7 +213,10 @@ mod tests {
     #[test]
     fn keys_in_another_case_are_kept_under_the_rule_spelling() {
         let p = projection(&["eventName"]);
-        assert_eq!(p.decode(br#"{"eventname":"X","other":1}"#).unwrap(), json!({"eventName":"X"}));
+        assert_eq!(
+            p.decode(br#"{"eventname":"X","other":1}"#).unwrap(),
+            json!({"eventName":"X"})
+        );
     }
 
     #[test]

@@ -252,7 +252,11 @@ mod tests {
     fn field_names_fall_back_to_ignoring_case() {
         let e = json!({"eventname": "A", "eventName2": "B", "Exact": 1, "exact": 2});
         assert_eq!(KeyPath::key("eventName").find(&e), Found::One(&json!("A")));
-        assert_eq!(KeyPath::key("exact").find(&e), Found::One(&json!(2)), "exact wins");
+        assert_eq!(
+            KeyPath::key("exact").find(&e),
+            Found::One(&json!(2)),
+            "exact wins"
+        );
         assert!(KeyPath::key("eventNam").find(&e).is_missing());
     }
 
