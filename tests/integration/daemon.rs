@@ -730,3 +730,63 @@ fn kill_9_with_slack_down_and_100_alerts_spooled_then_restart_delivers_each_once
     assert_eq!(ids.len(), 100, "none twice");
     assert_eq!(distinct.len(), 100, "none lost");
 }
+
+#[test]
+fn a_sigma_rule_dropped_into_rules_d_is_hot_reloaded() {
+    let env = Env::new();
+    let mut child = env.start();
+    let sigma = "title: S3 object read\nid: 0b7a6c52-8f3e-4d1a-9c2b-5e6f7a8b9c0d\n\
+logsource:\n  product: aws\n  service: cloudtrail\n\
+detection:\n  sel:\n    eventName: getobject\n  condition: sel\nlevel: low\n\
+trailwatch:\n  group_by: [eventID]\n";
+    let reloads = env.log().matches("reloaded").count();
+    write(
+        &env.root().join("rules.d/sigma_getobject.yml"),
+        sigma.as_bytes(),
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || env
+            .log()
+            .matches("reloaded")
+            .count()
+            > reloads),
+        "{}",
+        env.log()
+    );
+    append(
+        &env.inbox().join("s.ndjson"),
+        &lines(&[noise("go-1", "2024-05-01T09:00:00Z")]),
+    );
+    assert!(
+        env.wait_for_alerts(1, Duration::from_secs(5)),
+        "{}",
+        env.log()
+    );
+    let alert = &env.alerts()[0];
+    assert_eq!(alert["rule_id"], "0b7a6c52-8f3e-4d1a-9c2b-5e6f7a8b9c0d");
+    assert_eq!(alert["severity"], "LOW");
+    // A broken edit of the Sigma rule keeps it running, with a located error.
+    std::fs::write(
+        env.root().join("rules.d/sigma_getobject.yml"),
+        sigma.replace("eventName: getobject", "eventName|startwith: get"),
+    )
+    .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || env
+            .log()
+            .contains("reload rejected")),
+        "{}",
+        env.log()
+    );
+    assert!(env.log().contains("sigma_getobject.yml:"), "{}", env.log());
+    append(
+        &env.inbox().join("s.ndjson"),
+        &lines(&[noise("go-2", "2024-05-01T09:01:00Z")]),
+    );
+    assert!(
+        env.wait_for_alerts(3, Duration::from_secs(5)),
+        "{:?}",
+        env.alerts()
+    );
+    assert!(terminate(&mut child).success());
+}
