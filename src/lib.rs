@@ -15,6 +15,7 @@ pub mod durable;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod files;
 pub mod rule;
 pub mod sigma;
 pub mod sink;

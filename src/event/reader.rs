@@ -91,25 +91,13 @@ pub fn log_files(paths: &[PathBuf], bad: &mut dyn FnMut(BadInput)) -> Vec<PathBu
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, bad: &mut dyn FnMut(BadInput)) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            return bad(BadInput {
-                path: dir.to_path_buf(),
-                place: None,
-                message: format!("cannot read directory: {e}"),
-            })
-        }
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        // metadata() follows symlinks: rule and log directories are often linked into place.
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => walk(&path, files, bad),
-            Ok(_) if is_log_file(&path) => files.push(path),
-            _ => {}
-        }
-    }
+    crate::files::walk(dir, &is_log_file, files, &mut |d, e| {
+        bad(BadInput {
+            path: d.to_path_buf(),
+            place: None,
+            message: format!("cannot read directory: {e}"),
+        })
+    });
 }
 
 /// Reads one file, gunzipping when it starts with the gzip magic bytes.

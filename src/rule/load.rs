@@ -57,28 +57,9 @@ pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Located>) {
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Located>) {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(Located::new(
-                dir,
-                1,
-                1,
-                format!("cannot read directory: {e}"),
-            ));
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        // metadata() follows symlinks: rule and log directories are often linked into place.
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() && !hidden => walk(&path, files, errors),
-            Ok(_) if is_rule_file(&path) => files.push(path),
-            _ => {}
-        }
-    }
+    crate::files::walk(dir, &is_rule_file, files, &mut |d, e| {
+        errors.push(Located::new(d, 1, 1, format!("cannot read directory: {e}")))
+    });
 }
 
 /// Parses and compiles one rule file.

@@ -425,15 +425,7 @@ impl Loop {
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => walk(&path, files),
-            Ok(m) if m.is_file() => files.push(path),
-            _ => {}
-        }
-    }
+    // Which files count is decided per root (include/exclude); an unreadable directory is
+    // simply not there yet.
+    crate::files::walk(dir, &|_| true, files, &mut |_, _| {});
 }
