@@ -6,7 +6,7 @@
 //! key, never a lost one. Windows are saved with the checkpoints and restored at start.
 
 use crate::alert::{Alert, Shaped};
-use crate::dedup::nearest_window;
+use crate::dedup::Tally;
 use crate::rule::Rule;
 use moka::sync::Cache;
 use moka::Expiry;
@@ -14,21 +14,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 type Key = (String, String);
 
 /// One window of one (RuleID, dedup string).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Window {
-    /// Unix milliseconds of the window's first match, its first and last event times.
-    pub start_ms: i64,
-    pub first_ms: i64,
-    pub last_ms: i64,
-    pub count: u64,
-    /// Distinct `UniqueBy` values seen, up to the threshold (rules with UniqueBy only).
-    #[serde(default)]
-    pub distinct: Vec<String>,
+    pub tally: Tally,
     pub opened: bool,
     /// Until the threshold is reached: the first match (its event as compact JSON text, a
     /// fraction of the size of a parsed tree), to build the alert from.
@@ -89,15 +82,6 @@ pub struct LiveWindows {
     cache: Cache<Key, Arc<Mutex<Slot>>>,
 }
 
-fn ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn from_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 impl LiveWindows {
     pub fn new(max_keys: u64) -> LiveWindows {
         LiveWindows {
@@ -125,54 +109,41 @@ impl LiveWindows {
         });
         let outcome = {
             let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
-            let period = Duration::minutes(i64::from(rule.dedup_period_minutes));
-            let t = ms(event_time);
             let unique = shaped.unique.clone();
-            let starts = slot.windows.iter().map(|w| from_ms(w.start_ms));
-            let index = match nearest_window(starts, event_time, period) {
-                Some(i) => {
-                    let w = &mut slot.windows[i];
-                    w.count += 1;
-                    w.first_ms = w.first_ms.min(t);
-                    w.last_ms = w.last_ms.max(t);
-                    i
-                }
+            let index = match Tally::join(slot.windows.iter().map(|w| &w.tally), event_time, rule) {
+                Some(i) => i,
                 None => {
                     slot.windows.push(Window {
-                        start_ms: t,
-                        first_ms: t,
-                        last_ms: t,
-                        count: 1,
-                        distinct: Vec::new(),
+                        tally: Tally::new(event_time),
                         opened: false,
                         pending: Some((shaped, event.to_string())),
                     });
                     // Windows far behind the newest one can no longer be joined.
-                    let newest = slot.windows.iter().map(|w| w.start_ms).max().unwrap_or(t);
-                    let horizon = 2 * period.whole_milliseconds() as i64;
-                    slot.windows.retain(|w| newest - w.start_ms <= horizon);
+                    let period_ms = i64::from(rule.dedup_period_minutes) * 60_000;
+                    let newest = slot
+                        .windows
+                        .iter()
+                        .map(|w| w.tally.start_ms)
+                        .max()
+                        .unwrap_or(0);
+                    slot.windows
+                        .retain(|w| newest - w.tally.start_ms <= 2 * period_ms);
                     slot.windows.len() - 1
                 }
             };
             let w = &mut slot.windows[index];
-            if let Some(u) = unique {
-                if w.distinct.len() < rule.threshold as usize && !w.distinct.contains(&u) {
-                    w.distinct.push(u);
-                }
-            }
+            w.tally.record(event_time, unique, rule);
             if w.opened {
                 Outcome::Suppressed
-            } else if rule.reaches_threshold(w.count, w.distinct.len()) {
+            } else if w.tally.reached(rule) {
                 w.opened = true;
                 let (shaped, first_event) = w
                     .pending
                     .take()
                     .expect("unopened windows keep their first match");
                 let first_event = serde_json::from_str(&first_event).unwrap_or(Value::Null);
-                let mut alert = Alert::open(rule, shaped, first_event, from_ms(w.start_ms));
-                alert.event_count = w.count;
-                alert.first_event_time = crate::event::time::format_rfc3339(from_ms(w.first_ms));
-                alert.last_event_time = crate::event::time::format_rfc3339(from_ms(w.last_ms));
+                let mut alert = Alert::open(rule, shaped, first_event, w.tally.start());
+                w.tally.stamp(&mut alert);
                 Outcome::Opened(Box::new(alert))
             } else {
                 Outcome::Pending
