@@ -216,7 +216,7 @@ impl<'de> Visitor<'de> for ExprVisitor {
                 "Key" => raw.key = Some(map.next_value()?),
                 "KeyPath" => raw.key_path = Some(map.next_value()?),
                 "DeepKey" => raw.deep_key = Some(map.next_value()?),
-                "Condition" => raw.condition = Some(map.next_value()?),
+                "Condition" => raw.condition = Some(map.next_value::<ConditionName>()?.0),
                 "Value" => raw.value = Some(map.next_value()?),
                 "Values" => raw.values = Some(map.next_value()?),
                 "Expressions" => raw.expressions = Some(map.next_value()?),
@@ -234,6 +234,46 @@ impl<'de> Visitor<'de> for ExprVisitor {
         }
         raw.compile().map_err(de::Error::custom)
     }
+}
+
+/// A `Condition:` value, checked while the parser stands on it: an error raised there carries
+/// the position of the name itself, where one raised by `Raw::compile` after the whole mapping
+/// was read would carry the position of the mapping.
+struct ConditionName(String);
+
+impl<'de> Deserialize<'de> for ConditionName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl Visitor<'_> for NameVisitor {
+            type Value = String;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a condition name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+                check_condition_name(v).map_err(E::custom)?;
+                Ok(v.to_string())
+            }
+        }
+        d.deserialize_str(NameVisitor).map(ConditionName)
+    }
+}
+
+/// Fails with the list of valid names when `name` is no condition at all.
+fn check_condition_name(name: &str) -> Result<(), String> {
+    let structural = matches!(
+        name,
+        "AlwaysTrue"
+            | "AlwaysFalse"
+            | "AnyElement"
+            | "AllElements"
+            | "OnlyOneElement"
+            | "NoElement"
+    );
+    if structural || condition::arity(name).is_some() {
+        return Ok(());
+    }
+    // Let Condition::compile produce the message listing every valid name.
+    Err(Condition::compile(name, &[]).err().unwrap_or_default())
 }
 
 impl Raw {

@@ -685,11 +685,12 @@ fn unknown_key_in_an_expression() {
 
 #[test]
 fn unknown_condition() {
+    // Located at the name itself (line 3), not at the mapping it sits in (line 2).
     let yaml = "- Any:\n    - Key: a\n      Condition: Equal\n      Value: x\n";
     assert_error(
         yaml,
-        2,
-        7,
+        3,
+        18,
         &[
             "unknown Condition `Equal`",
             "valid conditions:",
@@ -702,7 +703,7 @@ fn unknown_condition() {
     assert_error(
         "- {Key: a, Condition: equals, Value: x}",
         1,
-        3,
+        23,
         &["unknown Condition `equals`"],
     );
 }
@@ -815,7 +816,7 @@ fn list_comprehension_errors() {
         3,
         &["AllElements needs a Key, KeyPath or DeepKey"],
     );
-    // A mistake inside Expressions points at the inner expression.
+    // A mistake inside Expressions points at the inner expression's condition name.
     let yaml = "
 - Key: resources
   Condition: AnyElement
@@ -827,7 +828,7 @@ fn list_comprehension_errors() {
       Condition: StartsWit
       Value: arn
 ";
-    assert_error(yaml, 8, 7, &["unknown Condition `StartsWit`"]);
+    assert_error(yaml, 9, 18, &["unknown Condition `StartsWit`"]);
 }
 
 #[test]

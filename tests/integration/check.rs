@@ -63,7 +63,7 @@ fn broken_file_is_located_and_good_file_still_replays() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("rules.d/broken.yml:5:5: Detection[0]: unknown Condition `Equalz`"),
+        err.contains("rules.d/broken.yml:6:16: Detection[0].Condition: unknown Condition `Equalz`"),
         "{err}"
     );
     assert!(err.contains("1 error(s); 1 rule(s) valid"), "{err}");
