@@ -51,7 +51,16 @@ fn bad(path: &Path, place: Option<Place>, message: String) -> BadInput {
 /// Reads the whole file. With `last_try`, a file still cut short is reported as corrupt
 /// instead of [`Delivery::Incomplete`].
 pub fn read(path: &Path, max_bytes: u64, last_try: bool) -> io::Result<Delivery> {
-    let raw = std::fs::read(path)?;
+    let Some(raw) = read_bounded(path, max_bytes)? else {
+        return Ok(Delivery::Read {
+            records: Vec::new(),
+            bad: vec![bad(
+                path,
+                None,
+                format!("not a regular file or larger than max_file_bytes ({max_bytes} bytes); file skipped"),
+            )],
+        });
+    };
     let mut content = Vec::new();
     let gzipped = raw.starts_with(&[0x1f, 0x8b]);
     if gzipped {
@@ -109,6 +118,29 @@ pub fn read(path: &Path, max_bytes: u64, last_try: bool) -> io::Result<Delivery>
         records: collect.records,
         bad: collect.bad,
     })
+}
+
+/// The raw bytes of `path`, or `None` when it is not a regular file or holds more than
+/// `max_bytes`. The checks are made on the open descriptor (`fstat`), so the file judged is
+/// the file read even if the name is swapped meanwhile; `O_NONBLOCK` keeps a FIFO put in its
+/// place from blocking the open, and `take` stops a file that grows past the limit while it
+/// is read from costing more than the limit in memory.
+fn read_bounded(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > max_bytes {
+        return Ok(None);
+    }
+    let mut raw = Vec::with_capacity(meta.len() as usize);
+    file.take(max_bytes + 1).read_to_end(&mut raw)?;
+    if raw.len() as u64 > max_bytes {
+        return Ok(None);
+    }
+    Ok(Some(raw))
 }
 
 /// The kind of reading a file needs, decided from its name and first bytes.
@@ -179,6 +211,37 @@ mod tests {
             Delivery::Incomplete
         ));
         assert_eq!(shape(&plain).unwrap(), Shape::Delivery);
+    }
+
+    #[test]
+    fn size_is_checked_before_reading_and_special_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.json");
+        std::fs::write(&big, vec![b' '; 4096]).unwrap();
+        match read(&big, 1024, false).unwrap() {
+            Delivery::Read { records, bad } => {
+                assert!(records.is_empty());
+                assert!(
+                    bad[0].message.contains("max_file_bytes (1024 bytes)"),
+                    "{}",
+                    bad[0]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            read_bounded(&big, 4096).unwrap().map(|b| b.len()),
+            Some(4096)
+        );
+        // A FIFO would block a plain open forever; here it is refused at once.
+        let fifo = dir.path().join("fifo.json");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads the NUL-terminated path it is given.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(read_bounded(&fifo, 1024).unwrap().is_none());
+        assert!(read_bounded(Path::new("/dev/zero"), 1024)
+            .unwrap()
+            .is_none());
     }
 
     #[test]
