@@ -232,6 +232,8 @@ fn main() -> ExitCode {
 
 /// Starts logging and the async runtime, and runs the daemon.
 fn run_daemon(config: Option<PathBuf>) -> ExitCode {
+    // A panic outside a record's evaluation ends the process (exit 70) for systemd to restart.
+    trailwatch::daemon::supervise::install_panic_hook();
     // Under systemd, journald stamps each line itself: no second timestamp, no colours.
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

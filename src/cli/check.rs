@@ -1,46 +1,39 @@
 //! `trailwatch check [--config FILE]`: validates the configuration, every rule and every sink without
-//! starting anything. Prints each error as `path:line:col: message`; exit 0 or 2.
+//! starting anything. Prints each error as `path:line:col: message`; exit 0 or 2. It loads
+//! through `daemon::setup::load`, the path start and reload use.
 
 use super::exit;
-use crate::config::Config;
-use crate::rule::{self, CLOUDTRAIL};
+use crate::daemon::setup;
+use crate::rule::CLOUDTRAIL;
 use std::io::Write;
 use std::path::Path;
 
 pub fn run(config: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<u8> {
-    let config = match Config::load(config) {
-        Ok(c) => c,
-        Err(e) => {
-            writeln!(err, "{e}")?;
-            return Ok(exit::CONFIG);
-        }
-    };
-    let loaded = rule::load(std::slice::from_ref(&config.rules_dir));
-    for e in &loaded.errors {
-        writeln!(err, "{e}")?;
-    }
-    let sinks = match crate::sink::load_dir(&config.sinks_dir) {
-        // No sinks directory is not an error for checking rules; `run` warns about it.
-        _ if !config.sinks_dir.exists() => 0,
-        Ok(specs) => specs.len(),
-        Err(errors) => {
-            for e in &errors {
+    // The same load as daemon start and reload, so `check` says exactly what they would do.
+    let loaded = match setup::load(config, &[]) {
+        Ok(loaded) => loaded,
+        Err(fatal) => {
+            for e in &fatal.0 {
                 writeln!(err, "{e}")?;
             }
             writeln!(
                 err,
-                "{} error(s) in {}",
-                errors.len(),
-                config.sinks_dir.display()
+                "{} error(s): the daemon would refuse to start",
+                fatal.0.len()
             )?;
             return Ok(exit::CONFIG);
         }
     };
-    if !loaded.errors.is_empty() {
+    let config = &loaded.config;
+    let sinks = loaded.sinks.len();
+    if !loaded.rule_errors.is_empty() {
+        for e in &loaded.rule_errors {
+            writeln!(err, "{e}")?;
+        }
         writeln!(
             err,
-            "{} error(s); {} rule(s) valid in {}",
-            loaded.errors.len(),
+            "{} error(s); {} rule(s) valid in {} (the daemon would run those and skip the broken files)",
+            loaded.rule_errors.len(),
             loaded.rules.len(),
             config.rules_dir.display()
         )?;

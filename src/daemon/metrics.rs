@@ -1,15 +1,13 @@
 //! Counters for `/metrics` (Prometheus text format) and the `/healthz` endpoint.
 //!
 //! Counters are plain atomics, and labelled families are small maps behind a mutex taken once
-//! per batch, not per event; the hot path never waits on them for long. The HTTP side is a
-//! deliberately tiny HTTP/1.1 responder: two read-only paths do not need a web framework.
+//! per batch, not per event; the hot path never waits on them for long. The HTTP side is in
+//! `endpoint`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 /// Every metric the daemon exports.
 #[derive(Default)]
@@ -17,6 +15,7 @@ pub struct Metrics {
     pub records_read: Labelled,
     pub records_failed: Labelled,
     pub files_failed: AtomicU64,
+    pub records_panicked: AtomicU64,
     pub rule_matches: Labelled,
     pub alerts_opened: AtomicU64,
     pub alerts_suppressed: AtomicU64,
@@ -24,6 +23,7 @@ pub struct Metrics {
     pub reloads_ok: AtomicU64,
     pub reloads_failed: AtomicU64,
     pub rules_loaded: AtomicU64,
+    pub rule_errors: AtomicU64,
     pub rules_hash: Mutex<String>,
     pub checkpoint_lag_batches: AtomicU64,
     pub pipeline_queue_depth: AtomicU64,
@@ -99,6 +99,13 @@ impl Metrics {
         );
         scalar(
             &mut out,
+            "trailwatch_records_panicked_total",
+            "counter",
+            "Records whose evaluation panicked; each was skipped and reported as bad input.",
+            get(&self.records_panicked),
+        );
+        scalar(
+            &mut out,
             "trailwatch_files_failed_total",
             "counter",
             "Files that could not be read.",
@@ -151,6 +158,13 @@ impl Metrics {
             "gauge",
             "Rules in the running set.",
             get(&self.rules_loaded),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_rule_errors",
+            "gauge",
+            "Errors in rule files at the last load (broken files are skipped or keep their previous version).",
+            get(&self.rule_errors),
         );
         let hash = self
             .rules_hash
@@ -251,77 +265,4 @@ pub fn render_sinks(stats: &[crate::sink::SinkStats]) -> String {
         }
     }
     out
-}
-
-/// Serves `/metrics` and `/healthz` on `listener` until the task is dropped. `sinks` supplies
-/// the sinks' counters at each scrape.
-pub async fn serve(
-    listener: TcpListener,
-    metrics: std::sync::Arc<Metrics>,
-    sinks: std::sync::Arc<dyn Fn() -> String + Send + Sync>,
-) {
-    loop {
-        let Ok((mut conn, _)) = listener.accept().await else {
-            continue;
-        };
-        let metrics = metrics.clone();
-        let sinks = sinks.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 2048];
-            let Ok(n) = conn.read(&mut buf).await else {
-                return;
-            };
-            let request = String::from_utf8_lossy(&buf[..n]);
-            let path = request.split_whitespace().nth(1).unwrap_or("/");
-            let (status, body, kind) = match path {
-                "/metrics" => (
-                    "200 OK",
-                    metrics.render() + &sinks(),
-                    "text/plain; version=0.0.4",
-                ),
-                "/healthz" => ("200 OK", "ok\n".to_string(), "text/plain"),
-                _ => ("404 Not Found", "not found\n".to_string(), "text/plain"),
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = conn.write_all(head.as_bytes()).await;
-            let _ = conn.write_all(body.as_bytes()).await;
-            let _ = conn.shutdown().await;
-        });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn serves_metrics_and_health() {
-        let metrics = std::sync::Arc::new(Metrics::default());
-        metrics.rule_matches.add("A.B", 3);
-        metrics.alerts_opened.fetch_add(2, Ordering::Relaxed);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(serve(listener, metrics, std::sync::Arc::new(String::new)));
-        let get = |path: &'static str| async move {
-            let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
-            c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
-                .await
-                .unwrap();
-            let mut s = String::new();
-            c.read_to_string(&mut s).await.unwrap();
-            s
-        };
-        let m = get("/metrics").await;
-        assert!(m.starts_with("HTTP/1.1 200 OK"), "{m}");
-        assert!(
-            m.contains("trailwatch_rule_matches_total{rule_id=\"A.B\"} 3"),
-            "{m}"
-        );
-        assert!(m.contains("trailwatch_alerts_opened_total 2"), "{m}");
-        assert!(get("/healthz").await.ends_with("ok\n"));
-        assert!(get("/nope").await.starts_with("HTTP/1.1 404"));
-    }
 }

@@ -4,33 +4,36 @@
 //! source thread ──batches──► worker threads ──results──► alert stage ──alerts──► sinks
 //!   (notify + rescan)          (RuleSet via ArcSwap)       (order, dedup,          (spool,
 //!                                                           checkpoints)            retry)
-//! control: SIGHUP / file edits ─► reload (validate all, swap or keep) ; SIGTERM ─► shutdown
+//! control: SIGHUP / file edits ─► reload (setup::load, then apply or keep) ; SIGTERM ─► shutdown
 //! ```
 //!
 //! Shutdown stops the source only; every later stage ends when its input channel closes, so
-//! whatever was read is evaluated, delivered and checkpointed before the process exits.
+//! whatever was read is evaluated, delivered and checkpointed before the process exits. A
+//! panic outside one record's evaluation ends the process instead (`supervise`), and the
+//! systemd watchdog is fed only while the pipeline makes progress or is idle.
 
 pub mod alerts;
 pub mod control;
+pub mod endpoint;
 pub mod metrics;
 pub mod pipeline;
+mod reload;
+pub mod setup;
 pub mod state;
+pub mod supervise;
 pub mod systemd;
 pub mod windows;
 
-use crate::alert::Alert;
-use crate::config::Config;
-use crate::rule::{self, RuleSet};
-use crate::sink::{self, Router};
+use crate::rule::RuleSet;
+use crate::sink::Router;
 use crate::source::watch::{self, Settings};
 use crate::source::Limits;
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use control::Control;
 use metrics::Metrics;
-use serde_json::{Map, Value};
+use reload::{apply_rules, Running};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use systemd::Notifier;
@@ -45,18 +48,13 @@ const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
 #[error("{0}")]
 pub struct StartupError(pub String);
 
-struct Running {
-    config: Config,
-    config_path: Option<PathBuf>,
-    rules: Arc<ArcSwap<RuleSet>>,
-    router: Router,
-    metrics: Arc<Metrics>,
-    notifier: Notifier,
-}
-
 /// Runs the daemon until SIGTERM/SIGINT.
 pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
-    let config = Config::load(config_path.as_deref()).map_err(|e| StartupError(e.to_string()))?;
+    // Config or sink errors refuse the start with every error listed; broken rule files are
+    // reported and skipped (the policy is in `setup`).
+    let loaded =
+        setup::load(config_path.as_deref(), &[]).map_err(|e| StartupError(e.to_string()))?;
+    let config = loaded.config.clone();
     let notifier = Notifier::from_env();
     let metrics = Arc::new(Metrics::default());
     std::fs::create_dir_all(&config.state_dir)
@@ -72,34 +70,15 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         }
     }
 
-    let loaded = rule::load(std::slice::from_ref(&config.rules_dir));
-    for e in &loaded.errors {
-        tracing::error!("{e}");
-    }
-    let set = RuleSet::new(loaded.rules.into_iter().map(|l| l.rule).collect());
-    tracing::info!(rules = set.len(), hash = %loaded.hash, dir = %config.rules_dir.display(), "rules loaded");
-    metrics
-        .rules_loaded
-        .store(set.len() as u64, Ordering::Relaxed);
-    *metrics.rules_hash.lock().unwrap_or_else(|e| e.into_inner()) = loaded.hash.clone();
-    let rules = Arc::new(ArcSwap::from_pointee(set));
-
+    let rules = Arc::new(ArcSwap::from_pointee(RuleSet::new(Vec::new())));
     if !config.sinks_dir.exists() {
         tracing::warn!(dir = %config.sinks_dir.display(), "no sinks directory: alerts will only be counted");
     }
-    let specs = load_sinks(&config.sinks_dir).map_err(|errors| {
-        StartupError(
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
-    tracing::info!(sinks = specs.len(), dir = %config.sinks_dir.display(), "sinks loaded");
-    let router = Router::start(specs, &config.state_dir)
+    tracing::info!(sinks = loaded.sinks.len(), dir = %config.sinks_dir.display(), "sinks loaded");
+    let router = Router::start(loaded.sinks.clone(), &config.state_dir)
         .await
         .context("starting sinks")?;
+    let running_rules = apply_rules(&loaded, &rules, &router, &metrics).await;
 
     let state = state::load(&config.state_dir).map_err(|e| StartupError(e.to_string()))?;
     let cores = std::thread::available_parallelism()
@@ -112,7 +91,15 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     // burst where every event matches (each then held fully parsed) stays small in memory.
     let (source_tx, source_rx) = std::sync::mpsc::sync_channel(2 * cores);
     let (result_tx, result_rx) = tokio::sync::mpsc::channel(2 * cores);
-    let workers = pipeline::spawn(cores, source_rx, result_tx, rules.clone(), metrics.clone());
+    let progress = Arc::new(supervise::Progress::default());
+    let workers = pipeline::spawn(
+        cores,
+        source_rx,
+        result_tx,
+        rules.clone(),
+        metrics.clone(),
+        progress.clone(),
+    );
     let stage = alerts::AlertStage::new(
         state,
         config.dedup.max_keys,
@@ -120,7 +107,12 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         metrics.clone(),
         config.state_dir.clone(),
     );
-    let stage_task = tokio::spawn(stage.run(result_rx, COMMIT_INTERVAL));
+    let stage_task = tokio::spawn(async move {
+        if supervise::test_panic_stage("alert") {
+            panic!("TRAILWATCH_TEST_PANIC_STAGE=alert");
+        }
+        stage.run(result_rx, COMMIT_INTERVAL).await
+    });
 
     let settings = Settings {
         sources: config.sources.clone(),
@@ -138,7 +130,7 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         tracing::info!(listen = %listener.local_addr()?, "metrics endpoint up");
         let sinks = router.clone();
         let sink_stats = Arc::new(move || metrics::render_sinks(&sinks.stats()));
-        tokio::spawn(metrics::serve(listener, metrics.clone(), sink_stats));
+        tokio::spawn(endpoint::serve(listener, metrics.clone(), sink_stats));
     }
 
     let (mut controls, _watcher) = control::start(
@@ -146,20 +138,25 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         config_path.iter().cloned().collect(),
     )?;
     if let Some(interval) = Notifier::watchdog_interval() {
+        // Pings only when the alert stage finished batches since the last ping or nothing is
+        // in flight: a stalled pipeline goes quiet and systemd restarts the service.
         let dog = Notifier::from_env();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
+            let mut gate = supervise::WatchdogGate::default();
             loop {
                 tick.tick().await;
-                dog.watchdog();
+                if gate.should_ping(progress.counts()) {
+                    dog.watchdog();
+                }
             }
         });
     }
 
     let running = Running {
-        config,
         config_path,
         rules,
+        running_rules: std::sync::Mutex::new(running_rules),
         router,
         metrics,
         notifier,
@@ -209,77 +206,4 @@ fn lock_state_dir(dir: &std::path::Path) -> Result<std::fs::File, StartupError> 
         )));
     }
     Ok(file)
-}
-
-/// The sinks in `dir`; a missing directory means no sinks.
-fn load_sinks(dir: &std::path::Path) -> Result<Vec<sink::SinkSpec>, Vec<crate::error::Located>> {
-    if !dir.exists() {
-        return Ok(Vec::new());
-    }
-    sink::load_dir(dir)
-}
-
-impl Running {
-    /// Loads and validates everything; swaps it in whole, or keeps what runs.
-    async fn reload(&self) {
-        self.notifier.reloading();
-        let mut errors: Vec<String> = Vec::new();
-        if let Some(path) = &self.config_path {
-            if let Err(e) = Config::load(Some(path)) {
-                errors.push(e.to_string());
-            }
-        }
-        let loaded = rule::load(std::slice::from_ref(&self.config.rules_dir));
-        errors.extend(loaded.errors.iter().map(ToString::to_string));
-        let specs = match load_sinks(&self.config.sinks_dir) {
-            Ok(specs) => Some(specs),
-            Err(e) => {
-                errors.extend(e.iter().map(ToString::to_string));
-                None
-            }
-        };
-        if !errors.is_empty() {
-            self.metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
-            for e in &errors {
-                tracing::error!("{e}");
-            }
-            tracing::error!(
-                errors = errors.len(),
-                "reload rejected; the running rules and sinks are kept"
-            );
-            let mut context = Map::new();
-            context.insert("errors".into(), Value::from(errors.clone()));
-            let alert = Alert::internal(
-                "trailwatch.reload_failed",
-                format!("trailwatch reload failed: {} error(s)", errors.len()),
-                errors.join("\n"),
-                context,
-            );
-            if let Err(e) = self.router.publish(&alert).await {
-                tracing::error!(error = %e, "cannot deliver the reload_failed alert");
-            }
-            self.notifier.ready();
-            return;
-        }
-        if let Some(specs) = specs {
-            if let Err(e) = self.router.reload(specs).await {
-                self.metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, "sink reload failed; the running sinks are kept");
-            }
-        }
-        let set = RuleSet::new(loaded.rules.into_iter().map(|l| l.rule).collect());
-        let count = set.len();
-        self.rules.store(Arc::new(set));
-        self.metrics.reloads_ok.fetch_add(1, Ordering::Relaxed);
-        self.metrics
-            .rules_loaded
-            .store(count as u64, Ordering::Relaxed);
-        *self
-            .metrics
-            .rules_hash
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = loaded.hash.clone();
-        tracing::info!(rules = count, hash = %loaded.hash, "reloaded");
-        self.notifier.ready();
-    }
 }

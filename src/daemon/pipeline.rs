@@ -6,8 +6,13 @@
 //! "everything before this offset is done". Workers read the current `RuleSet` through
 //! `ArcSwap` once per batch, so a reload applies from the next batch on and never pauses or
 //! drops one in flight.
+//!
+//! A panic while evaluating one record is caught at the record boundary and turned into a bad
+//! input naming file and line (see `supervise`): the batch still yields its result, so the
+//! sequence the alert stage waits on never has a hole.
 
 use super::metrics::Metrics;
+use super::supervise::{self, DoneToken, Progress};
 use crate::alert::Shaped;
 use crate::engine::Engine;
 use crate::event::reader::BadInput;
@@ -42,6 +47,8 @@ pub struct Evaluated {
     pub hits: Vec<Hit>,
     pub bad: Vec<BadInput>,
     pub records: u64,
+    /// Counts the batch as done for the watchdog when the alert stage drops it.
+    pub done: Option<DoneToken>,
 }
 
 /// Starts `workers` threads that evaluate what `input` delivers and send results to `output`.
@@ -52,6 +59,7 @@ pub fn spawn(
     output: Sender<Evaluated>,
     rules: Arc<ArcSwap<RuleSet>>,
     metrics: Arc<Metrics>,
+    progress: Arc<Progress>,
 ) -> Vec<std::thread::JoinHandle<()>> {
     let input = Arc::new(Mutex::new((input, 0u64)));
     (0..workers.max(1))
@@ -60,20 +68,25 @@ pub fn spawn(
             let output = output.clone();
             let rules = rules.clone();
             let metrics = metrics.clone();
+            let progress = progress.clone();
             std::thread::Builder::new()
                 .name(format!("trailwatch-worker-{i}"))
                 .spawn(move || loop {
                     // Take the next batch and its sequence number under one lock, so numbers
                     // follow the order the source produced.
-                    let (seq, event) = {
+                    let (seq, event, done) = {
                         let mut guard = input.lock().unwrap_or_else(|e| e.into_inner());
                         let Ok(event) = guard.0.recv() else {
                             return;
                         };
                         guard.1 += 1;
-                        (guard.1, event)
+                        (guard.1, event, progress.take())
                     };
-                    let result = evaluate(seq, event, &rules.load_full(), &metrics);
+                    if supervise::test_panic_stage("worker") {
+                        panic!("TRAILWATCH_TEST_PANIC_STAGE=worker");
+                    }
+                    let mut result = evaluate(seq, event, &rules.load_full(), &metrics);
+                    result.done = Some(done);
                     if output.blocking_send(result).is_err() {
                         return;
                     }
@@ -108,6 +121,7 @@ pub fn evaluate(
                 hits: Vec::new(),
                 bad: vec![bad],
                 records: 0,
+                done: None,
             };
         }
         SourceEvent::Batch(batch) => batch,
@@ -116,8 +130,22 @@ pub fn evaluate(
     let mut hits = Vec::new();
     let mut bad = std::mem::take(&mut batch.bad);
     let records = std::mem::take(&mut batch.records);
+    let mut panicked = 0;
     for record in &records {
-        match engine.evaluate(&record.bytes) {
+        let outcome = supervise::catch_record(|| {
+            supervise::test_panic_on_record(&record.bytes);
+            engine.evaluate(&record.bytes)
+        });
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(message) => {
+                // The engine may hold half-updated scratch state from the panic: start afresh.
+                engine = Engine::new(rules);
+                panicked += 1;
+                Err(message)
+            }
+        };
+        match outcome {
             Ok(None) => {}
             Ok(Some(m)) => {
                 let shaped = m
@@ -145,6 +173,9 @@ pub fn evaluate(
     let label = source_label(&batch);
     metrics.records_read.add(&label, records.len() as u64);
     metrics.records_failed.add(&label, bad.len() as u64);
+    metrics
+        .records_panicked
+        .fetch_add(panicked, Ordering::Relaxed);
     Evaluated {
         seq,
         rules: rules.clone(),
@@ -152,5 +183,6 @@ pub fn evaluate(
         batch: Some(batch),
         hits,
         bad,
+        done: None,
     }
 }

@@ -20,6 +20,16 @@ impl Daemon {
         self.0.id()
     }
 
+    /// Waits up to `within` for the process to exit by itself.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let mut status = None;
+        wait_until(within, || {
+            status = self.0.try_wait().unwrap();
+            status.is_some()
+        });
+        status
+    }
+
     /// SIGKILL, as a crash would.
     pub fn kill(&mut self) {
         let _ = self.0.kill();
@@ -80,21 +90,32 @@ impl Env {
 
     /// Starts the daemon and waits until it says it is running.
     pub fn start(&self) -> Daemon {
+        self.start_with(&[])
+    }
+
+    /// Starts the daemon with extra environment variables, without waiting for anything.
+    pub fn spawn(&self, vars: &[(&str, &str)]) -> Daemon {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.root().join("daemon.log"))
             .unwrap();
-        let runs_before = self.log().matches("trailwatch running").count();
         let child = Command::new(env!("CARGO_BIN_EXE_trailwatch"))
             .args(["run", "--config", "trailwatch.yaml"])
             .current_dir(self.root())
             .env("RUST_LOG", "info")
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .unwrap();
-        let child = Daemon(child);
+        Daemon(child)
+    }
+
+    /// Starts the daemon with extra environment variables and waits until it is running.
+    pub fn start_with(&self, vars: &[(&str, &str)]) -> Daemon {
+        let runs_before = self.log().matches("trailwatch running").count();
+        let child = self.spawn(vars);
         assert!(
             wait_until(Duration::from_secs(20), || self
                 .log()
@@ -192,7 +213,7 @@ pub fn lines(events: &[Value]) -> Vec<u8> {
 }
 
 #[test]
-fn delivery_files_and_ndjson_stream_alert_once_each_quickly() {
+fn delivery_files_and_ndjson_stream_alert_once_each() {
     let env = Env::new();
     let mut child = env.start();
     let mut expected = Vec::new();
@@ -223,17 +244,16 @@ fn delivery_files_and_ndjson_stream_alert_once_each_quickly() {
         )
         .unwrap();
     }
-    let start = Instant::now();
+    // Deadlines here are generous and only bound a hang: how fast alerts arrive is measured
+    // in benches/, not asserted where other builds share the cores.
     assert!(
-        env.wait_for_alerts(expected.len(), Duration::from_secs(10)),
+        env.wait_for_alerts(expected.len(), Duration::from_secs(30)),
         "{} of {} alerts",
         env.alerts().len(),
         expected.len()
     );
-    let delivery_latency = start.elapsed();
     // 10,000 NDJSON lines appended in 10 bursts; every 100th line matches.
     let stream = env.inbox().join("stream.ndjson");
-    let mut worst = Duration::ZERO;
     for burst in 0..10 {
         let mut events = Vec::new();
         for i in 0..1000 {
@@ -245,30 +265,20 @@ fn delivery_files_and_ndjson_stream_alert_once_each_quickly() {
                 events.push(noise(&format!("s-{burst}-{i}"), "2024-05-01T09:00:00Z"));
             }
         }
-        let t0 = Instant::now();
         append(&stream, &lines(&events));
         assert!(
-            env.wait_for_alerts(expected.len(), Duration::from_secs(10)),
+            env.wait_for_alerts(expected.len(), Duration::from_secs(30)),
             "burst {burst}: {} of {} alerts\n{}",
             env.alerts().len(),
             expected.len(),
             env.log()
         );
-        worst = worst.max(t0.elapsed());
     }
     let counts = env.alert_counts();
     for d in &expected {
         assert_eq!(counts.get(d), Some(&1), "alert {d}");
     }
     assert_eq!(env.alerts().len(), expected.len(), "no unexpected alerts");
-    assert!(
-        delivery_latency < Duration::from_secs(2),
-        "delivery files took {delivery_latency:?}"
-    );
-    assert!(
-        worst < Duration::from_secs(2),
-        "slowest NDJSON burst took {worst:?}"
-    );
     assert!(terminate(&mut child).success());
 }
 
@@ -378,7 +388,9 @@ fn awkward_inputs_are_reported_and_the_rest_is_processed() {
         format!("{}\n", &line[line.len() / 2..]).as_bytes(),
     );
     append(&slow, &doc[doc.len() / 3..2 * doc.len() / 3]);
-    std::thread::sleep(Duration::from_millis(300)); // the writer pausing mid-file
+    // Not synchronisation: a writer pausing mid-file, so the daemon may meet the document
+    // two-thirds written. The outcome asserted below is the same whatever it meets.
+    std::thread::sleep(Duration::from_millis(300));
     append(&slow, &doc[2 * doc.len() / 3..]);
     assert!(
         env.wait_for_alerts(4, Duration::from_secs(10)),
@@ -435,7 +447,7 @@ fn rotation_and_copytruncate_neither_skip_nor_repeat() {
 }
 
 #[test]
-fn rule_edits_apply_quickly_and_broken_rules_keep_the_old_set() {
+fn rule_edits_apply_and_a_broken_edit_keeps_the_running_version() {
     let env = Env::new();
     let mut child = env.start();
     let rules = env.root().join("rules.d");
@@ -446,14 +458,12 @@ fn rule_edits_apply_quickly_and_broken_rules_keep_the_old_set() {
     };
     // Atomic rename into place.
     write(&rules.join(".new.tmp"), rule("v1").as_bytes());
-    let t0 = Instant::now();
     std::fs::rename(rules.join(".new.tmp"), rules.join("getobject.yml")).unwrap();
     assert!(
-        wait_until(Duration::from_secs(5), || env.log().contains("reloaded")),
+        wait_until(Duration::from_secs(10), || env.log().contains("reloaded")),
         "{}",
         env.log()
     );
-    let applied = t0.elapsed();
     append(&stream, &lines(&[get_object(1)]));
     assert!(env.wait_for_alerts(1, Duration::from_secs(5)));
     assert_eq!(env.alerts()[0]["title"], "v1 go-1");
@@ -468,11 +478,8 @@ fn rule_edits_apply_quickly_and_broken_rules_keep_the_old_set() {
     append(&stream, &lines(&[get_object(2)]));
     assert!(env.wait_for_alerts(2, Duration::from_secs(5)));
     assert_eq!(env.alerts()[1]["title"], "v2 go-2");
-    assert!(
-        applied < Duration::from_secs(1),
-        "rule edit applied after {applied:?}"
-    );
-    // A broken edit: the old set keeps running and the error is located.
+    // A broken edit: the file's running version (v2) keeps running, the seed rule too, and
+    // the error is located.
     std::fs::write(
         rules.join("getobject.yml"),
         "RuleID: Test.GetObject\nSeverity: Loud\n",
@@ -481,7 +488,7 @@ fn rule_edits_apply_quickly_and_broken_rules_keep_the_old_set() {
     assert!(
         wait_until(Duration::from_secs(5), || env
             .log()
-            .contains("reload rejected")),
+            .contains("broken rule file: its previous version keeps running")),
         "{}",
         env.log()
     );
@@ -506,22 +513,41 @@ fn rule_edits_apply_quickly_and_broken_rules_keep_the_old_set() {
     assert!(
         titles
             .iter()
-            .any(|t| t.starts_with("trailwatch reload failed")),
+            .any(|t| t.starts_with("trailwatch rule errors: 1 error(s)")),
         "internal alert: {titles:?}"
     );
     assert!(terminate(&mut child).success());
 }
 
-/// A port on loopback nobody listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+impl Env {
+    /// Has the daemon's metrics listener take a port the kernel picks (no probe-then-bind
+    /// race with other tests); [`Env::metrics_port`] reads which one from the log.
+    pub fn listen_on_any_port(&self) {
+        let path = self.root().join("trailwatch.yaml");
+        let config = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("listen: \"\"", "listen: 127.0.0.1:0");
+        write(&path, config.as_bytes());
+    }
+
+    /// The metrics port of the last daemon started, from its "metrics endpoint up" line.
+    pub fn metrics_port(&self) -> u16 {
+        let log = self.log();
+        let line = log
+            .lines()
+            .rfind(|l| l.contains("metrics endpoint up"))
+            .unwrap_or_else(|| panic!("no metrics line in\n{log}"));
+        let at = line.find("127.0.0.1:").expect("an address") + "127.0.0.1:".len();
+        line[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap()
+    }
 }
 
-fn http_get(port: u16, path: &str) -> String {
+pub fn http_get(port: u16, path: &str) -> String {
     use std::io::Read;
     let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
@@ -534,12 +560,9 @@ fn http_get(port: u16, path: &str) -> String {
 #[test]
 fn metrics_health_and_sighup_reload() {
     let env = Env::new();
-    let port = free_port();
-    let config = std::fs::read_to_string(env.root().join("trailwatch.yaml"))
-        .unwrap()
-        .replace("listen: \"\"", &format!("listen: 127.0.0.1:{port}"));
-    write(&env.root().join("trailwatch.yaml"), config.as_bytes());
+    env.listen_on_any_port();
     let mut child = env.start();
+    let port = env.metrics_port();
     assert!(http_get(port, "/healthz").ends_with("ok\n"));
     append(
         &env.inbox().join("s.ndjson"),
@@ -581,7 +604,13 @@ fn runs_on_built_in_defaults_from_a_checkout() {
         root.join("sinks.d/file.yaml"),
     )
     .unwrap();
-    // The default metrics address may be taken on a shared machine; the rest is the default.
+    // The defaults listen on 127.0.0.1:9187. Test runs in other checkouts on this machine take
+    // the same lock, so they wait for each other; anything else on that port fails the test
+    // loudly instead of letting it pass having checked nothing.
+    let _port_lock = lock_default_port();
+    if let Err(e) = std::net::TcpListener::bind("127.0.0.1:9187") {
+        panic!("127.0.0.1:9187 is taken ({e}): this test runs the built-in defaults, which listen there; stop what holds it");
+    }
     let log = std::fs::File::create(root.join("daemon.log")).unwrap();
     let mut child = Daemon(
         Command::new(env!("CARGO_BIN_EXE_trailwatch"))
@@ -595,16 +624,14 @@ fn runs_on_built_in_defaults_from_a_checkout() {
     let read_log = || std::fs::read_to_string(root.join("daemon.log")).unwrap_or_default();
     assert!(
         wait_until(Duration::from_secs(20), || read_log()
-            .contains("trailwatch running")
-            || read_log().contains("metrics.listen")),
+            .contains("trailwatch running")),
         "{}",
         read_log()
     );
-    if read_log().contains("metrics.listen") {
-        // Port 9187 in use by something else here: nothing more to check about defaults.
-        let _ = child.0.wait();
-        return;
-    }
+    assert!(
+        http_get(9187, "/healthz").ends_with("ok\n"),
+        "the default metrics address answers"
+    );
     assert!(
         root.join("var/inbox").is_dir(),
         "the default inbox is created"
@@ -624,6 +651,21 @@ fn runs_on_built_in_defaults_from_a_checkout() {
     assert_eq!(alert["rule_id"], "AWS.RDS.SecurityGroupIngressAuthorized");
     assert!(terminate(&mut child).success());
     assert!(root.join("var/state/state.json").is_file());
+}
+
+/// An exclusive lock shared by every checkout's test run on this machine, held while a test
+/// uses the default metrics port.
+fn lock_default_port() -> std::fs::File {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("trailwatch-test-port-9187.lock"))
+        .unwrap();
+    // SAFETY: flock on a descriptor we own; released when the file is dropped.
+    assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
+    file
 }
 
 #[test]
@@ -688,13 +730,10 @@ fn kill_9_with_slack_down_and_100_alerts_spooled_then_restart_delivers_each_once
         root.join("slack.url").display()
     );
     write(&root.join("sinks.d/slack.yaml"), slack.as_bytes());
-    let port = free_port();
-    let config = std::fs::read_to_string(root.join("trailwatch.yaml"))
-        .unwrap()
-        .replace("listen: \"\"", &format!("listen: 127.0.0.1:{port}"));
-    write(&root.join("trailwatch.yaml"), config.as_bytes());
+    env.listen_on_any_port();
 
     let mut child = env.start();
+    let port = env.metrics_port();
     let events: Vec<Value> = (0..100).map(|n| target(n, n)).collect();
     append(&env.inbox().join("s.ndjson"), &lines(&events));
     let accepted = "trailwatch_sink_accepted_total{sink=\"slack\"} 100";

@@ -3,9 +3,11 @@
 mod check;
 mod daemon;
 mod ip_python;
+mod load_policy;
 mod replay;
 mod rules_cmd;
 mod sigma;
 mod sinks;
+mod supervision;
 mod support;
 mod test_cmd;

@@ -320,7 +320,7 @@ fn sigma_rule_edits_are_hot_reloaded() {
         env.log()
     );
     assert_eq!(env.alerts()[1]["title"], "v2 go-2");
-    // A broken edit keeps the running set and names the place.
+    // A broken edit keeps the file's running version and names the place.
     std::fs::write(
         rules.join("getobject.yml"),
         rule("v3").replace("eventName:", "eventName|startwith:"),
@@ -329,7 +329,7 @@ fn sigma_rule_edits_are_hot_reloaded() {
     assert!(
         wait_until(Duration::from_secs(5), || env
             .log()
-            .contains("reload rejected")),
+            .contains("broken rule file: its previous version keeps running")),
         "{}",
         env.log()
     );

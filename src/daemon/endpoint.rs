@@ -1,0 +1,161 @@
+//! The `/metrics` and `/healthz` listener: a deliberately tiny HTTP/1.1 responder, since two
+//! read-only paths do not need a web framework, hardened the way a long-running server must be.
+//!
+//! - **Accept errors back off.** `accept` fails when the process is out of descriptors
+//!   (EMFILE); retrying at once would spin a core while nothing changes. The wait doubles from
+//!   10 ms up to one second and resets after the next success.
+//! - **Connections are capped.** A semaphore admits at most [`MAX_CONNECTIONS`] at a time; the
+//!   loop takes a permit *before* accepting, so past the cap new connections wait in the
+//!   kernel's backlog and cost no descriptor.
+//! - **Every connection has deadlines.** The request must arrive within [`READ_TIMEOUT`] and
+//!   the answer be written within [`WRITE_TIMEOUT`]; an idle or slow client is dropped and
+//!   frees its permit, so held-open connections cannot keep `/healthz` from answering.
+
+use super::metrics::Metrics;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+/// Connections served at once.
+pub const MAX_CONNECTIONS: usize = 64;
+/// How long a client may take to send its request.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long writing the answer may take.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `/metrics` and `/healthz` on `listener` until the task is dropped. `sinks` supplies
+/// the sinks' counters at each scrape.
+pub async fn serve(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    sinks: Arc<dyn Fn() -> String + Send + Sync>,
+) {
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let conn = match listener.accept().await {
+            Ok((conn, _)) => {
+                backoff = Duration::from_millis(10);
+                conn
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, wait_ms = backoff.as_millis() as u64, "metrics listener cannot accept; backing off");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let metrics = metrics.clone();
+        let sinks = sinks.clone();
+        tokio::spawn(async move {
+            answer(conn, &metrics, &*sinks).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Reads one request and writes one answer, each under its deadline.
+async fn answer(
+    mut conn: TcpStream,
+    metrics: &Metrics,
+    sinks: &(dyn Fn() -> String + Send + Sync),
+) {
+    let mut buf = [0u8; 2048];
+    let n = match tokio::time::timeout(READ_TIMEOUT, conn.read(&mut buf)).await {
+        Ok(Ok(n)) if n > 0 => n,
+        // Timed out, failed or closed before a request: drop the connection.
+        _ => return,
+    };
+    let request = String::from_utf8_lossy(&buf[..n]);
+    let path = request.split_whitespace().nth(1).unwrap_or("/");
+    let (status, body, kind) = match path {
+        "/metrics" => (
+            "200 OK",
+            metrics.render() + &sinks(),
+            "text/plain; version=0.0.4",
+        ),
+        "/healthz" => ("200 OK", "ok\n".to_string(), "text/plain"),
+        _ => ("404 Not Found", "not found\n".to_string(), "text/plain"),
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let write = async {
+        conn.write_all(head.as_bytes()).await?;
+        conn.write_all(body.as_bytes()).await?;
+        conn.shutdown().await
+    };
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, write).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut s = String::new();
+        c.read_to_string(&mut s).await.unwrap();
+        s
+    }
+
+    async fn start(metrics: Arc<Metrics>) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, metrics, Arc::new(String::new)));
+        addr
+    }
+
+    #[tokio::test]
+    async fn serves_metrics_and_health() {
+        let metrics = Arc::new(Metrics::default());
+        metrics.rule_matches.add("A.B", 3);
+        metrics.alerts_opened.fetch_add(2, Ordering::Relaxed);
+        let addr = start(metrics).await;
+        let m = get(addr, "/metrics").await;
+        assert!(m.starts_with("HTTP/1.1 200 OK"), "{m}");
+        assert!(
+            m.contains("trailwatch_rule_matches_total{rule_id=\"A.B\"} 3"),
+            "{m}"
+        );
+        assert!(m.contains("trailwatch_alerts_opened_total 2"), "{m}");
+        assert!(get(addr, "/healthz").await.ends_with("ok\n"));
+        assert!(get(addr, "/nope").await.starts_with("HTTP/1.1 404"));
+    }
+
+    /// Idle connections beyond the cap hold no permit forever: each is dropped after
+    /// READ_TIMEOUT (on the paused clock), and a health check made meanwhile is answered.
+    #[tokio::test(start_paused = true)]
+    async fn idle_connections_time_out_and_health_still_answers() {
+        let addr = start(Arc::new(Metrics::default())).await;
+        let mut idle = Vec::new();
+        for _ in 0..(2 * MAX_CONNECTIONS) {
+            idle.push(TcpStream::connect(addr).await.unwrap());
+        }
+        let health = tokio::spawn(async move { get(addr, "/healthz").await });
+        let answered = tokio::time::timeout(4 * READ_TIMEOUT, health).await;
+        assert!(answered
+            .expect("answered in time")
+            .unwrap()
+            .ends_with("ok\n"));
+        // Every idle connection was closed by the server (read sees end of stream).
+        for mut conn in idle {
+            let mut byte = [0u8; 1];
+            let n = tokio::time::timeout(4 * READ_TIMEOUT, conn.read(&mut byte))
+                .await
+                .expect("closed by the server")
+                .unwrap_or(0);
+            assert_eq!(n, 0);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! What a panic means in the daemon, and how systemd learns that the pipeline is alive.
+//!
+//! A long-running daemon must never stall quietly. There are two kinds of panic:
+//!
+//! - one while evaluating a single record (a rule or decoder bug met by odd input). It is caught
+//!   at the record boundary by [`catch_record`], reported like any other bad input (file and
+//!   line) and counted; the batch still produces its result, so the alert stage, which puts
+//!   batches back in sequence, never waits for a number that will not come;
+//! - any other panic (a worker outside that boundary, the source thread, the alert stage, a sink
+//!   task). Its state can no longer be trusted and the sequence may have a hole, so the hook
+//!   installed by [`install_panic_hook`] logs it and ends the process with [`EXIT_PANIC`]; systemd
+//!   (`Restart=on-failure`) starts a fresh one, which resumes from the last checkpoint.
+//!
+//! The watchdog is fed from [`Progress`], never from a free-running timer: a stalled pipeline
+//! stops the pings and systemd restarts the service.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Exit status after a panic outside the record boundary (`EX_SOFTWARE` from sysexits.h).
+pub const EXIT_PANIC: i32 = 70;
+
+thread_local! {
+    /// True while this thread evaluates one record inside [`catch_record`].
+    static IN_RECORD: Cell<bool> = const { Cell::new(false) };
+    /// Where the last caught panic happened (the hook sees the location, the payload does not).
+    static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs the process-wide panic hook: panics inside [`catch_record`] are left to it, any
+/// other panic is logged and ends the process with [`EXIT_PANIC`].
+pub fn install_panic_hook() {
+    panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_else(|| "unknown place".into());
+        if IN_RECORD.with(Cell::get) {
+            LAST_LOCATION.with(|l| *l.borrow_mut() = Some(location));
+            return;
+        }
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        let message = payload_text(info.payload());
+        tracing::error!(thread = name, at = %location, "panic: {message}; exiting so the service manager restarts trailwatch");
+        eprintln!("trailwatch: panic in thread {name} at {location}: {message}; exiting");
+        // Exit right here, before unwinding: a worker that unwinds would take its batch's
+        // sequence number with it and the alert stage would wait for it forever.
+        std::process::exit(EXIT_PANIC);
+    }));
+}
+
+/// Runs `evaluate` for one record; a panic inside becomes `Err` with its message and place.
+pub fn catch_record<T>(evaluate: impl FnOnce() -> T) -> Result<T, String> {
+    IN_RECORD.with(|f| f.set(true));
+    // AssertUnwindSafe: the caller drops whatever `evaluate` touched (the engine) on Err.
+    let result = panic::catch_unwind(AssertUnwindSafe(evaluate));
+    IN_RECORD.with(|f| f.set(false));
+    result.map_err(|payload| {
+        let at = LAST_LOCATION
+            .with(|l| l.borrow_mut().take())
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        format!(
+            "evaluation panicked{at}: {}; the record is skipped",
+            payload_text(payload.as_ref())
+        )
+    })
+}
+
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".to_string()
+    }
+}
+
+/// Test hook, debug builds only: evaluation panics on a record containing the text in
+/// `TRAILWATCH_TEST_PANIC_ON`. Release builds compile this to nothing.
+#[cfg(debug_assertions)]
+pub fn test_panic_on_record(bytes: &[u8]) {
+    static NEEDLE: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    let needle = NEEDLE.get_or_init(|| {
+        std::env::var("TRAILWATCH_TEST_PANIC_ON")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(String::into_bytes)
+    });
+    if let Some(needle) = needle {
+        if bytes.windows(needle.len()).any(|w| w == needle.as_slice()) {
+            panic!("TRAILWATCH_TEST_PANIC_ON matched this record");
+        }
+    }
+}
+
+/// Release builds: no hook.
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn test_panic_on_record(_bytes: &[u8]) {}
+
+/// Test hook, debug builds only: true when `TRAILWATCH_TEST_PANIC_STAGE` names `stage`
+/// (`worker`, `alert`), which then panics outside the record boundary.
+pub fn test_panic_stage(stage: &str) -> bool {
+    cfg!(debug_assertions) && std::env::var("TRAILWATCH_TEST_PANIC_STAGE").is_ok_and(|s| s == stage)
+}
+
+/// How far the pipeline has got: batches taken by a worker, and batches the alert stage has
+/// finished with. Equal counts mean nothing is in flight between the two.
+#[derive(Debug, Default)]
+pub struct Progress {
+    taken: AtomicU64,
+    done: AtomicU64,
+}
+
+/// Held by each evaluated batch; dropped when the alert stage has processed it (or at
+/// shutdown), which counts the batch as done.
+#[derive(Debug)]
+pub struct DoneToken(Arc<Progress>);
+
+impl Drop for DoneToken {
+    fn drop(&mut self) {
+        self.0.done.fetch_add(1, Ordering::Release);
+    }
+}
+
+impl Progress {
+    /// Counts a batch taken from the source and returns the token that marks it done.
+    pub fn take(self: &Arc<Self>) -> DoneToken {
+        self.taken.fetch_add(1, Ordering::AcqRel);
+        DoneToken(self.clone())
+    }
+
+    /// A snapshot: (taken, done).
+    pub fn counts(&self) -> (u64, u64) {
+        // `done` first: read the other way round, a batch finishing in between could make
+        // done > taken look possible.
+        let done = self.done.load(Ordering::Acquire);
+        (self.taken.load(Ordering::Acquire), done)
+    }
+}
+
+/// Decides each watchdog tick whether to ping: only if batches were finished since the last
+/// ping, or nothing is in flight (an idle pipeline is a healthy one).
+#[derive(Debug, Default)]
+pub struct WatchdogGate {
+    last_done: Option<u64>,
+}
+
+impl WatchdogGate {
+    /// True when the pipeline earns a ping now.
+    pub fn should_ping(&mut self, (taken, done): (u64, u64)) -> bool {
+        let moved = self.last_done != Some(done);
+        let idle = taken == done;
+        if moved || idle {
+            self.last_done = Some(done);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caught_panic_names_its_message_and_place() {
+        let err = catch_record(|| -> u32 { panic!("boom {}", 7) }).unwrap_err();
+        assert!(err.contains("boom 7"), "{err}");
+        assert!(err.contains("the record is skipped"), "{err}");
+        assert_eq!(catch_record(|| 5).unwrap(), 5);
+    }
+
+    #[test]
+    fn the_watchdog_is_fed_by_progress_or_idleness_only() {
+        let progress = Arc::new(Progress::default());
+        let mut gate = WatchdogGate::default();
+        assert!(gate.should_ping(progress.counts()), "idle at start");
+        let token = progress.take();
+        assert!(
+            !gate.should_ping(progress.counts()),
+            "a batch in flight and none finished since the last ping"
+        );
+        assert!(!gate.should_ping(progress.counts()));
+        drop(token);
+        assert_eq!(progress.counts(), (1, 1));
+        assert!(gate.should_ping(progress.counts()), "progress made");
+        let _stuck = progress.take();
+        assert!(
+            !gate.should_ping(progress.counts()),
+            "stalled with work in flight"
+        );
+    }
+}

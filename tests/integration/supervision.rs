@@ -1,0 +1,134 @@
+//! Supervision against the real debug binary: a panic while evaluating one record is reported
+//! and counted and the daemon goes on; a panic anywhere else ends the process non-zero so the
+//! service manager restarts it. The panics come from test hooks that exist in debug builds
+//! only (`TRAILWATCH_TEST_PANIC_ON`, `TRAILWATCH_TEST_PANIC_STAGE`).
+
+use crate::daemon::{append, dedup_of, http_get, lines, target, terminate, Env};
+use crate::support::*;
+use std::time::Duration;
+
+#[test]
+fn a_panicking_record_is_reported_counted_and_skipped_and_the_rest_flows() {
+    let env = Env::new();
+    env.listen_on_any_port();
+    // eventID "ev-2" makes evaluation panic; everything else is ordinary.
+    let mut child = env.start_with(&[("TRAILWATCH_TEST_PANIC_ON", "\"ev-2\"")]);
+    let port = env.metrics_port();
+    append(
+        &env.inbox().join("a.ndjson"),
+        &lines(&[target(1, 1), target(2, 2), target(3, 3)]),
+    );
+    append(&env.inbox().join("b.ndjson"), &lines(&[target(4, 4)]));
+    assert!(
+        env.wait_for_alerts(3, Duration::from_secs(15)),
+        "{:?}\n{}",
+        env.alert_counts(),
+        env.log()
+    );
+    let log = env.log();
+    assert!(log.contains("a.ndjson:2: evaluation panicked"), "{log}");
+    assert!(
+        http_get(port, "/metrics").contains("trailwatch_records_panicked_total 1"),
+        "{}",
+        http_get(port, "/metrics")
+    );
+    // Later records in the same file still flow after the panic.
+    append(&env.inbox().join("a.ndjson"), &lines(&[target(5, 5)]));
+    assert!(
+        env.wait_for_alerts(4, Duration::from_secs(15)),
+        "{}",
+        env.log()
+    );
+    assert!(terminate(&mut child).success(), "{}", env.log());
+
+    // Restarted without the hook: had the checkpoint stopped at the panic, record 2 would be
+    // read again now and raise its alert before record 6 (files are read in order).
+    let mut child = env.start();
+    append(&env.inbox().join("a.ndjson"), &lines(&[target(6, 6)]));
+    assert!(
+        env.wait_for_alerts(5, Duration::from_secs(15)),
+        "{}",
+        env.log()
+    );
+    let counts = env.alert_counts();
+    for n in [1, 3, 4, 5, 6] {
+        assert_eq!(counts.get(&dedup_of(n)), Some(&1), "event {n}: {counts:?}");
+    }
+    assert_eq!(
+        counts.get(&dedup_of(2)),
+        None,
+        "the panicking record is not re-read"
+    );
+    assert!(terminate(&mut child).success());
+}
+
+#[test]
+fn a_panic_in_a_worker_outside_evaluation_exits_70() {
+    let env = Env::new();
+    let mut child = env.start_with(&[("TRAILWATCH_TEST_PANIC_STAGE", "worker")]);
+    append(&env.inbox().join("a.ndjson"), &lines(&[target(1, 1)]));
+    let status = child
+        .wait_exit(Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("still running after a worker panic\n{}", env.log()));
+    assert_eq!(status.code(), Some(70), "{}", env.log());
+    assert!(
+        env.log().contains("panic in thread trailwatch-worker-"),
+        "{}",
+        env.log()
+    );
+}
+
+#[test]
+fn a_panic_in_the_alert_stage_exits_70() {
+    let env = Env::new();
+    let mut child = env.spawn(&[("TRAILWATCH_TEST_PANIC_STAGE", "alert")]);
+    let status = child
+        .wait_exit(Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("still running after an alert stage panic\n{}", env.log()));
+    assert_eq!(status.code(), Some(70), "{}", env.log());
+    assert!(
+        env.log().contains("TRAILWATCH_TEST_PANIC_STAGE=alert"),
+        "{}",
+        env.log()
+    );
+}
+
+#[test]
+fn symlink_loops_in_rules_and_inbox_are_skipped_with_one_warning() {
+    let env = Env::new();
+    std::os::unix::fs::symlink(".", env.root().join("rules.d/loop")).unwrap();
+    std::os::unix::fs::symlink(".", env.inbox().join("l1")).unwrap();
+    std::os::unix::fs::symlink(".", env.inbox().join("l2")).unwrap();
+    let check = trailwatch(env.root(), &["check", "--config", "trailwatch.yaml"]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    assert!(
+        stdout(&check).contains("ok: 1 rule(s)"),
+        "{}",
+        stdout(&check)
+    );
+    let mut child = env.start();
+    append(&env.inbox().join("a.ndjson"), &lines(&[target(1, 1)]));
+    assert!(
+        env.wait_for_alerts(1, Duration::from_secs(15)),
+        "{}",
+        env.log()
+    );
+    // A second file, found by a later walk of the inbox: the loops are still reported once
+    // each (the daemon walks its sources every two seconds).
+    append(&env.inbox().join("b.ndjson"), &lines(&[target(2, 2)]));
+    assert!(
+        env.wait_for_alerts(2, Duration::from_secs(15)),
+        "{}",
+        env.log()
+    );
+    let log = env.log();
+    for link in ["rules.d/loop", "inbox/l1", "inbox/l2"] {
+        let warnings = log
+            .lines()
+            .filter(|l| l.contains("symlink loop") && l.contains(link))
+            .count();
+        assert_eq!(warnings, 1, "{link}:\n{log}");
+    }
+    assert_eq!(env.alerts().len(), 2, "each record read once");
+    assert!(terminate(&mut child).success());
+}
