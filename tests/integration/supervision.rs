@@ -132,3 +132,30 @@ fn symlink_loops_in_rules_and_inbox_are_skipped_with_one_warning() {
     assert_eq!(env.alerts().len(), 2, "each record read once");
     assert!(terminate(&mut child).success());
 }
+
+#[test]
+fn many_idle_metrics_connections_are_closed_and_healthz_keeps_answering() {
+    use std::io::Read;
+    let env = Env::new();
+    env.listen_on_any_port();
+    let mut child = env.start();
+    let port = env.metrics_port();
+    let idle: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    assert!(http_get(port, "/healthz").ends_with("ok\n"));
+    // Every idle connection is closed by the daemon (made way for a newer one, or timed out);
+    // the read deadline only bounds a hang.
+    for mut conn in idle {
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        match conn.read(&mut byte) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("idle connection still open: {other:?}"),
+        }
+    }
+    assert!(http_get(port, "/healthz").ends_with("ok\n"));
+    assert!(terminate(&mut child).success());
+}
