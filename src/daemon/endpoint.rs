@@ -73,10 +73,17 @@ pub async fn serve(
     }
 }
 
-/// Connections still waiting for their request, oldest first, each with the means to close
-/// it; the counter numbers them.
+/// Connections still waiting for their request, oldest first.
 #[derive(Default)]
-struct Idle(Mutex<(u64, VecDeque<(u64, oneshot::Sender<()>)>)>);
+struct Idle(Mutex<IdleQueue>);
+
+#[derive(Default)]
+struct IdleQueue {
+    /// The last number given to a connection.
+    last_id: u64,
+    /// Each waiting connection's number and the means to close it.
+    waiting: VecDeque<(u64, oneshot::Sender<()>)>,
+}
 
 /// A connection's place in [`Idle`]; leaving the waiting phase (or ending) removes it.
 struct Waiting {
@@ -89,9 +96,9 @@ impl Idle {
     fn register(self: &Arc<Self>) -> Waiting {
         let (tx, evicted) = oneshot::channel();
         let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        guard.0 += 1;
-        let id = guard.0;
-        guard.1.push_back((id, tx));
+        guard.last_id += 1;
+        let id = guard.last_id;
+        guard.waiting.push_back((id, tx));
         Waiting {
             id,
             evicted,
@@ -101,7 +108,7 @@ impl Idle {
 
     fn evict_oldest(&self) {
         let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, close)) = guard.1.pop_front() {
+        if let Some((_, close)) = guard.waiting.pop_front() {
             let _ = close.send(());
         }
     }
@@ -110,7 +117,7 @@ impl Idle {
 impl Drop for Waiting {
     fn drop(&mut self) {
         let mut guard = self.idle.0.lock().unwrap_or_else(|e| e.into_inner());
-        guard.1.retain(|(id, _)| *id != self.id);
+        guard.waiting.retain(|(id, _)| *id != self.id);
     }
 }
 
