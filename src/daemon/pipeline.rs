@@ -133,7 +133,7 @@ pub fn evaluate(
     let mut panicked = 0;
     for record in &records {
         let outcome = supervise::catch_record(|| {
-            supervise::test_panic_on_record(&record.bytes);
+            supervise::test_hooks_on_record(&record.bytes);
             engine.evaluate(&record.bytes)
         });
         let outcome = match outcome {

@@ -80,28 +80,40 @@ fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Test hook, debug builds only: evaluation panics on a record containing the text in
-/// `TRAILWATCH_TEST_PANIC_ON`. Release builds compile this to nothing.
+/// Test hooks, debug builds only: evaluation panics on a record containing the text in
+/// `TRAILWATCH_TEST_PANIC_ON`, and never returns from one containing the text in
+/// `TRAILWATCH_TEST_HANG_ON` (a stalled pipeline, for the watchdog). Release builds compile
+/// this to nothing.
 #[cfg(debug_assertions)]
-pub fn test_panic_on_record(bytes: &[u8]) {
-    static NEEDLE: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
-    let needle = NEEDLE.get_or_init(|| {
-        std::env::var("TRAILWATCH_TEST_PANIC_ON")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .map(String::into_bytes)
+pub fn test_hooks_on_record(bytes: &[u8]) {
+    static NEEDLES: std::sync::OnceLock<[Option<Vec<u8>>; 2]> = std::sync::OnceLock::new();
+    let needles = NEEDLES.get_or_init(|| {
+        ["TRAILWATCH_TEST_PANIC_ON", "TRAILWATCH_TEST_HANG_ON"].map(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(String::into_bytes)
+        })
     });
-    if let Some(needle) = needle {
-        if bytes.windows(needle.len()).any(|w| w == needle.as_slice()) {
-            panic!("TRAILWATCH_TEST_PANIC_ON matched this record");
+    let contains = |needle: &Option<Vec<u8>>| {
+        needle
+            .as_ref()
+            .is_some_and(|n| bytes.windows(n.len()).any(|w| w == n.as_slice()))
+    };
+    if contains(&needles[0]) {
+        panic!("TRAILWATCH_TEST_PANIC_ON matched this record");
+    }
+    if contains(&needles[1]) {
+        loop {
+            std::thread::park();
         }
     }
 }
 
-/// Release builds: no hook.
+/// Release builds: no hooks.
 #[cfg(not(debug_assertions))]
 #[inline(always)]
-pub fn test_panic_on_record(_bytes: &[u8]) {}
+pub fn test_hooks_on_record(_bytes: &[u8]) {}
 
 /// Test hook, debug builds only: true when `TRAILWATCH_TEST_PANIC_STAGE` names `stage`
 /// (`worker`, `alert`), which then panics outside the record boundary.

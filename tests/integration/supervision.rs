@@ -159,3 +159,69 @@ fn many_idle_metrics_connections_are_closed_and_healthz_keeps_answering() {
     assert!(http_get(port, "/healthz").ends_with("ok\n"));
     assert!(terminate(&mut child).success());
 }
+
+/// Reads sd_notify datagrams until `want` arrives or `within` passes.
+fn wait_for_datagram(
+    socket: &std::os::unix::net::UnixDatagram,
+    want: &str,
+    within: Duration,
+) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    let mut buf = [0u8; 512];
+    while std::time::Instant::now() < deadline {
+        if let Ok(n) = socket.recv(&mut buf) {
+            if String::from_utf8_lossy(&buf[..n]).contains(want) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn the_watchdog_is_fed_while_idle_and_starved_while_the_pipeline_is_stalled() {
+    let env = Env::new();
+    let path = env.root().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    // Watchdog every 200 ms (checked every 100 ms); "ev-2" never finishes evaluating.
+    let mut child = env.start_with(&[
+        ("NOTIFY_SOCKET", path.to_str().unwrap()),
+        ("WATCHDOG_USEC", "200000"),
+        ("TRAILWATCH_TEST_HANG_ON", "\"ev-2\""),
+    ]);
+    assert!(
+        wait_for_datagram(&socket, "WATCHDOG=1", Duration::from_secs(15)),
+        "an idle pipeline is fed"
+    );
+    append(&env.inbox().join("a.ndjson"), &lines(&[target(1, 1)]));
+    assert!(
+        env.wait_for_alerts(1, Duration::from_secs(15)),
+        "{}",
+        env.log()
+    );
+    append(&env.inbox().join("a.ndjson"), &lines(&[target(2, 2)]));
+    // Stalled with a batch in flight: the pings stop. Wait for a silence ten intervals long;
+    // the deadline only bounds the wait, a fed watchdog never goes silent that long.
+    let mut silent_since = std::time::Instant::now();
+    let deadline = silent_since + Duration::from_secs(30);
+    let mut buf = [0u8; 512];
+    let mut stalled = false;
+    while std::time::Instant::now() < deadline {
+        match socket.recv(&mut buf) {
+            Ok(n) if String::from_utf8_lossy(&buf[..n]).contains("WATCHDOG=1") => {
+                silent_since = std::time::Instant::now();
+            }
+            _ => {
+                if silent_since.elapsed() >= Duration::from_secs(2) {
+                    stalled = true;
+                    break;
+                }
+            }
+        }
+    }
+    assert!(stalled, "the watchdog kept being fed by a stalled pipeline");
+    child.kill();
+}
