@@ -1,5 +1,6 @@
 //! The `trailwatch` command line: parses arguments, runs a subcommand, maps the result to
-//! an exit code (0 success, 1 findings, 2 usage or configuration error).
+//! an exit code (0 success, 1 findings, 2 usage or configuration error; `run` also exits 70
+//! after a panic outside a record's evaluation, for the service manager to restart it).
 
 use clap::{Parser, Subcommand};
 use std::io::{self, BufWriter, Write};
@@ -16,7 +17,7 @@ use trailwatch::rule::Severity;
     long_about = "trailwatch evaluates detection rules (Panther-format YAML with no-code \
                   `Detection` blocks, and Sigma rules) against AWS CloudTrail logs: gzipped or \
                   plain {\"Records\":[...]} delivery files and NDJSON.\n\nExit codes: 0 success, 1 findings (failed \
-                  tests), 2 usage or configuration error."
+                  tests), 2 usage or configuration error, 70 (run) internal error after a panic."
 )]
 struct Cli {
     #[command(subcommand)]
