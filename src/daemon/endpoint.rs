@@ -15,6 +15,7 @@
 
 use super::metrics::Metrics;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,11 +30,13 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `/metrics` and `/healthz` on `listener` until the task is dropped. `sinks` supplies
-/// the sinks' counters at each scrape.
+/// the sinks' counters at each scrape; `healthy` is what `/healthz` reports (see
+/// `supervise::watch_progress`).
 pub async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
     sinks: Arc<dyn Fn() -> String + Send + Sync>,
+    healthy: Arc<AtomicBool>,
 ) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let idle = Arc::new(Idle::default());
@@ -65,9 +68,10 @@ pub async fn serve(
         };
         let metrics = metrics.clone();
         let sinks = sinks.clone();
+        let healthy = healthy.load(Ordering::Relaxed);
         let waiting = idle.register();
         tokio::spawn(async move {
-            answer(conn, waiting, &metrics, &*sinks).await;
+            answer(conn, waiting, &metrics, &*sinks, healthy).await;
             drop(permit);
         });
     }
@@ -127,6 +131,7 @@ async fn answer(
     mut waiting: Waiting,
     metrics: &Metrics,
     sinks: &(dyn Fn() -> String + Send + Sync),
+    healthy: bool,
 ) {
     let mut buf = [0u8; 2048];
     let read = tokio::select! {
@@ -147,7 +152,12 @@ async fn answer(
             metrics.render() + &sinks(),
             "text/plain; version=0.0.4",
         ),
-        "/healthz" => ("200 OK", "ok\n".to_string(), "text/plain"),
+        "/healthz" if healthy => ("200 OK", "ok\n".to_string(), "text/plain"),
+        "/healthz" => (
+            "503 Service Unavailable",
+            "stalled: no batch finished with work in flight\n".to_string(),
+            "text/plain",
+        ),
         _ => ("404 Not Found", "not found\n".to_string(), "text/plain"),
     };
     let head = format!(
@@ -165,7 +175,6 @@ async fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::Ordering;
 
     async fn get(addr: std::net::SocketAddr, path: &str) -> String {
         let mut c = TcpStream::connect(addr).await.unwrap();
@@ -180,7 +189,8 @@ mod tests {
     async fn start(metrics: Arc<Metrics>) -> std::net::SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(serve(listener, metrics, Arc::new(String::new)));
+        let healthy = Arc::new(AtomicBool::new(true));
+        tokio::spawn(serve(listener, metrics, Arc::new(String::new), healthy));
         addr
     }
 

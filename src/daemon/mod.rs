@@ -34,12 +34,15 @@ use control::Control;
 use metrics::Metrics;
 use reload::{apply_rules, Running};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use systemd::Notifier;
 
 /// How long shutdown may take to flush sinks before giving up (alerts stay spooled).
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);
+/// How often /healthz re-checks pipeline progress when systemd asks for no watchdog.
+const HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(15);
 /// How often state is committed while running.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -123,6 +126,19 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     };
     let source = watch::spawn(settings, resume, source_tx).map_err(StartupError)?;
 
+    // The watchdog (if systemd wants one) and /healthz follow pipeline progress, never a
+    // free-running timer: a stalled pipeline goes quiet and unhealthy, and systemd restarts it.
+    let healthy = Arc::new(AtomicBool::new(true));
+    let watchdog = Notifier::watchdog_interval();
+    let sinks = router.clone();
+    tokio::spawn(supervise::watch_progress(
+        progress,
+        move || sinks.stats().iter().any(|s| s.waiting > 0),
+        watchdog.unwrap_or(HEALTH_CHECK_INTERVAL),
+        watchdog.map(|_| Notifier::from_env()),
+        healthy.clone(),
+    ));
+
     if !config.metrics.listen.is_empty() {
         let listener = tokio::net::TcpListener::bind(&config.metrics.listen)
             .await
@@ -130,28 +146,18 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         tracing::info!(listen = %listener.local_addr()?, "metrics endpoint up");
         let sinks = router.clone();
         let sink_stats = Arc::new(move || metrics::render_sinks(&sinks.stats()));
-        tokio::spawn(endpoint::serve(listener, metrics.clone(), sink_stats));
+        tokio::spawn(endpoint::serve(
+            listener,
+            metrics.clone(),
+            sink_stats,
+            healthy,
+        ));
     }
 
     let (mut controls, _watcher) = control::start(
         vec![config.rules_dir.clone(), config.sinks_dir.clone()],
         config_path.iter().cloned().collect(),
     )?;
-    if let Some(interval) = Notifier::watchdog_interval() {
-        // Pings only when the alert stage finished batches since the last ping or nothing is
-        // in flight: a stalled pipeline goes quiet and systemd restarts the service.
-        let dog = Notifier::from_env();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            let mut gate = supervise::WatchdogGate::default();
-            loop {
-                tick.tick().await;
-                if gate.should_ping(progress.counts()) {
-                    dog.watchdog();
-                }
-            }
-        });
-    }
 
     let running = Running {
         config_path,

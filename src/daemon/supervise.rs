@@ -12,12 +12,14 @@
 //!   (`Restart=on-failure`) starts a fresh one, which resumes from the last checkpoint.
 //!
 //! The watchdog is fed from [`Progress`], never from a free-running timer: a stalled pipeline
-//! stops the pings and systemd restarts the service.
+//! stops the pings and systemd restarts the service, and `/healthz` turns unhealthy on the
+//! same signal ([`watch_progress`]).
 
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Exit status after a panic outside the record boundary (`EX_SOFTWARE` from sysexits.h).
 pub const EXIT_PANIC: i32 = 70;
@@ -156,8 +158,10 @@ impl Progress {
     }
 }
 
-/// Decides each watchdog tick whether to ping: only if batches were finished since the last
-/// ping, or nothing is in flight (an idle pipeline is a healthy one).
+/// Decides at each check whether the pipeline is alive: batches were finished since the last
+/// check, nothing is in flight (an idle pipeline is a healthy one), or alerts wait in a sink's
+/// queue. The last case covers backpressure: with a sink down and its queue full, the alert
+/// stage waits for room by design, and restarting trailwatch would not bring the sink back.
 #[derive(Debug, Default)]
 pub struct WatchdogGate {
     last_done: Option<u64>,
@@ -165,14 +169,44 @@ pub struct WatchdogGate {
 
 impl WatchdogGate {
     /// True when the pipeline earns a ping now.
-    pub fn should_ping(&mut self, (taken, done): (u64, u64)) -> bool {
+    pub fn should_ping(&mut self, (taken, done): (u64, u64), sinks_backlogged: bool) -> bool {
         let moved = self.last_done != Some(done);
         let idle = taken == done;
-        if moved || idle {
-            self.last_done = Some(done);
-            true
+        self.last_done = Some(done);
+        moved || idle || sinks_backlogged
+    }
+}
+
+/// Checks the pipeline every `every`: pings the watchdog (when systemd asked for one) each
+/// time it is alive, and sets `healthy` false after two checks in a row that find it stalled,
+/// the same tolerance systemd gives when `every` is half of `WatchdogSec`.
+pub async fn watch_progress(
+    progress: Arc<Progress>,
+    sinks_backlogged: impl Fn() -> bool,
+    every: Duration,
+    watchdog: Option<super::systemd::Notifier>,
+    healthy: Arc<AtomicBool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    let mut gate = WatchdogGate::default();
+    let mut misses = 0u32;
+    loop {
+        tick.tick().await;
+        if gate.should_ping(progress.counts(), sinks_backlogged()) {
+            misses = 0;
+            if let Some(dog) = &watchdog {
+                dog.watchdog();
+            }
         } else {
-            false
+            misses += 1;
+        }
+        let now_healthy = misses < 2;
+        if healthy.swap(now_healthy, Ordering::Relaxed) != now_healthy {
+            if now_healthy {
+                tracing::info!("pipeline moving again");
+            } else {
+                tracing::error!("pipeline stalled: no batch finished with work in flight");
+            }
         }
     }
 }
@@ -180,6 +214,37 @@ impl WatchdogGate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn health_turns_false_after_two_stalled_checks_and_back() {
+        let progress = Arc::new(Progress::default());
+        let healthy = Arc::new(AtomicBool::new(true));
+        let every = Duration::from_secs(1);
+        tokio::spawn(watch_progress(
+            progress.clone(),
+            || false,
+            every,
+            None,
+            healthy.clone(),
+        ));
+        let stuck = progress.take();
+        // Checks at 0 s (first sight of the batch: done changed from nothing), 1 s, 2 s.
+        tokio::time::sleep(every / 2).await;
+        assert!(healthy.load(Ordering::Relaxed));
+        tokio::time::sleep(every).await;
+        assert!(
+            healthy.load(Ordering::Relaxed),
+            "one stalled check is tolerated"
+        );
+        tokio::time::sleep(every).await;
+        assert!(!healthy.load(Ordering::Relaxed), "two are not");
+        drop(stuck);
+        tokio::time::sleep(every).await;
+        assert!(
+            healthy.load(Ordering::Relaxed),
+            "finished work makes it healthy again"
+        );
+    }
 
     #[test]
     fn a_caught_panic_names_its_message_and_place() {
@@ -193,19 +258,23 @@ mod tests {
     fn the_watchdog_is_fed_by_progress_or_idleness_only() {
         let progress = Arc::new(Progress::default());
         let mut gate = WatchdogGate::default();
-        assert!(gate.should_ping(progress.counts()), "idle at start");
+        assert!(gate.should_ping(progress.counts(), false), "idle at start");
         let token = progress.take();
         assert!(
-            !gate.should_ping(progress.counts()),
+            !gate.should_ping(progress.counts(), false),
             "a batch in flight and none finished since the last ping"
         );
-        assert!(!gate.should_ping(progress.counts()));
+        assert!(!gate.should_ping(progress.counts(), false));
+        assert!(
+            gate.should_ping(progress.counts(), true),
+            "waiting on a sink's full queue is not a hang"
+        );
         drop(token);
         assert_eq!(progress.counts(), (1, 1));
-        assert!(gate.should_ping(progress.counts()), "progress made");
+        assert!(gate.should_ping(progress.counts(), false), "progress made");
         let _stuck = progress.take();
         assert!(
-            !gate.should_ping(progress.counts()),
+            !gate.should_ping(progress.counts(), false),
             "stalled with work in flight"
         );
     }

@@ -179,8 +179,9 @@ fn wait_for_datagram(
 }
 
 #[test]
-fn the_watchdog_is_fed_while_idle_and_starved_while_the_pipeline_is_stalled() {
+fn the_watchdog_and_healthz_follow_pipeline_progress() {
     let env = Env::new();
+    env.listen_on_any_port();
     let path = env.root().join("notify.sock");
     let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
     socket
@@ -192,10 +193,12 @@ fn the_watchdog_is_fed_while_idle_and_starved_while_the_pipeline_is_stalled() {
         ("WATCHDOG_USEC", "200000"),
         ("TRAILWATCH_TEST_HANG_ON", "\"ev-2\""),
     ]);
+    let port = env.metrics_port();
     assert!(
         wait_for_datagram(&socket, "WATCHDOG=1", Duration::from_secs(15)),
         "an idle pipeline is fed"
     );
+    assert!(http_get(port, "/healthz").ends_with("ok\n"));
     append(&env.inbox().join("a.ndjson"), &lines(&[target(1, 1)]));
     assert!(
         env.wait_for_alerts(1, Duration::from_secs(15)),
@@ -223,5 +226,8 @@ fn the_watchdog_is_fed_while_idle_and_starved_while_the_pipeline_is_stalled() {
         }
     }
     assert!(stalled, "the watchdog kept being fed by a stalled pipeline");
+    let health = http_get(port, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 503"), "{health}");
+    assert!(env.log().contains("pipeline stalled"), "{}", env.log());
     child.kill();
 }
