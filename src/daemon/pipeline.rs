@@ -132,9 +132,24 @@ pub fn evaluate(
     let records = std::mem::take(&mut batch.records);
     let mut panicked = 0;
     for record in &records {
+        // Shaping renders titles and dedup strings from event content an attacker may choose:
+        // it is inside the record boundary too.
         let outcome = supervise::catch_record(|| {
             supervise::test_hooks_on_record(&record.bytes);
-            engine.evaluate(&record.bytes)
+            let Some(m) = engine.evaluate(&record.bytes)? else {
+                return Ok(None);
+            };
+            let shaped = m
+                .rules
+                .iter()
+                .map(|&i| (i, Shaped::new(rules.get(i), &m.event)))
+                .collect();
+            Ok(Some(Hit {
+                event: m.event,
+                event_time: m.event_time,
+                event_id: m.event_id,
+                rules: shaped,
+            }))
         });
         let outcome = match outcome {
             Ok(outcome) => outcome,
@@ -147,21 +162,11 @@ pub fn evaluate(
         };
         match outcome {
             Ok(None) => {}
-            Ok(Some(m)) => {
-                let shaped = m
-                    .rules
-                    .iter()
-                    .map(|&i| {
-                        metrics.rule_matches.add(&rules.get(i).id, 1);
-                        (i, Shaped::new(rules.get(i), &m.event))
-                    })
-                    .collect();
-                hits.push(Hit {
-                    event: m.event,
-                    event_time: m.event_time,
-                    event_id: m.event_id,
-                    rules: shaped,
-                });
+            Ok(Some(hit)) => {
+                for (i, _) in &hit.rules {
+                    metrics.rule_matches.add(&rules.get(*i).id, 1);
+                }
+                hits.push(hit);
             }
             Err(message) => bad.push(BadInput {
                 path: batch.path.clone(),

@@ -48,6 +48,11 @@ pub fn install_panic_hook() {
         let message = payload_text(info.payload());
         tracing::error!(thread = name, at = %location, "panic: {message}; exiting so the service manager restarts trailwatch");
         eprintln!("trailwatch: panic in thread {name} at {location}: {message}; exiting");
+        // With RUST_BACKTRACE set, the stack too (capture() is free otherwise).
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            eprintln!("{backtrace}");
+        }
         // Exit right here, before unwinding: a worker that unwinds would take its batch's
         // sequence number with it and the alert stage would wait for it forever.
         std::process::exit(EXIT_PANIC);
