@@ -77,14 +77,30 @@ pub fn catch_record<T>(evaluate: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
+/// The panic message, made safe for one log line: a message may quote event content an
+/// attacker chose, so control characters are escaped and the length is capped.
 fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
+    const MAX_CHARS: usize = 500;
+    let raw = if let Some(s) = payload.downcast_ref::<&str>() {
+        s
     } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
+        s.as_str()
     } else {
-        "(no message)".to_string()
+        "(no message)"
+    };
+    let mut text = String::new();
+    for (i, c) in raw.chars().enumerate() {
+        if i == MAX_CHARS {
+            text.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            text.extend(c.escape_default());
+        } else {
+            text.push(c);
+        }
     }
+    text
 }
 
 /// Test hooks, debug builds only: evaluation panics on a record containing the text in
@@ -255,6 +271,9 @@ mod tests {
     fn a_caught_panic_names_its_message_and_place() {
         let err = catch_record(|| -> u32 { panic!("boom {}", 7) }).unwrap_err();
         assert!(err.contains("boom 7"), "{err}");
+        let err = catch_record(|| -> u32 { panic!("a\nforged line\x1b[31m") }).unwrap_err();
+        assert!(err.contains("a\\nforged line\\u{1b}[31m"), "{err}");
+        assert!(!err.chars().any(char::is_control), "{err:?}");
         assert!(err.contains("the record is skipped"), "{err}");
         assert_eq!(catch_record(|| 5).unwrap(), 5);
     }
