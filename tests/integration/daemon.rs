@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running daemon; killed when dropped, so a failing test leaves no process behind.
-pub struct Daemon(Child);
+pub struct Daemon(pub Child);
 
 impl Daemon {
     pub fn id(&self) -> u32 {

@@ -231,3 +231,78 @@ fn the_watchdog_and_healthz_follow_pipeline_progress() {
     assert!(env.log().contains("pipeline stalled"), "{}", env.log());
     child.kill();
 }
+
+#[test]
+fn the_metrics_listener_backs_off_when_out_of_descriptors() {
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    env.listen_on_any_port();
+    let runs_before = env.log().matches("trailwatch running").count();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(env.root().join("daemon.log"))
+        .unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_trailwatch"));
+    command
+        .args(["run", "--config", "trailwatch.yaml"])
+        .current_dir(env.root())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(log);
+    // SAFETY: setrlimit only, between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 64,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = crate::daemon::Daemon(command.spawn().unwrap());
+    assert!(
+        crate::daemon::wait_until(Duration::from_secs(20), || env
+            .log()
+            .matches("trailwatch running")
+            .count()
+            > runs_before),
+        "{}",
+        env.log()
+    );
+    let port = env.metrics_port();
+    // More idle connections than the daemon has descriptors left: accept fails with EMFILE.
+    let idle: Vec<std::net::TcpStream> = (0..80)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    assert!(
+        crate::daemon::wait_until(Duration::from_secs(15), || env
+            .log()
+            .contains("metrics listener cannot accept; backing off")),
+        "{}",
+        env.log()
+    );
+    drop(idle);
+    // Once descriptors are free again the listener answers; the backoff kept the failures to
+    // a handful of log lines where a busy loop would have written them by the thousand.
+    let healthz = || -> Option<String> {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        c.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        std::io::Write::write_all(&mut c, b"GET /healthz HTTP/1.1\r\n\r\n").ok()?;
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut c, &mut s).ok()?;
+        Some(s)
+    };
+    assert!(
+        crate::daemon::wait_until(Duration::from_secs(15), || healthz()
+            .is_some_and(|s| s.ends_with("ok\n"))),
+        "{}",
+        env.log()
+    );
+    let failures = env.log().matches("cannot accept; backing off").count();
+    assert!(failures < 200, "{failures} accept failures logged");
+    assert!(terminate(&mut child).success(), "{}", env.log());
+}
