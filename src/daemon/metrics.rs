@@ -142,14 +142,14 @@ impl Metrics {
             &mut out,
             "trailwatch_reloads_total",
             "counter",
-            "Successful rule/sink reloads.",
+            "Reloads applied (broken rule files among them show in trailwatch_rule_errors).",
             get(&self.reloads_ok),
         );
         scalar(
             &mut out,
             "trailwatch_reload_failures_total",
             "counter",
-            "Reloads rejected (the old rules kept running).",
+            "Reloads rejected for config or sink errors (the running rules and sinks kept).",
             get(&self.reloads_failed),
         );
         scalar(
