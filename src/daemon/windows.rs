@@ -1,46 +1,47 @@
-//! The daemon's dedup windows: the same event-time semantics as [`crate::dedup`], held in a
-//! `moka` cache so memory stays bounded however many dedup strings the events produce.
+//! The daemon's dedup windows: [`crate::dedup::KeyWindows`] (the one implementation of the
+//! window rule, shared with `replay`) held per key in a `moka` cache, so memory stays bounded
+//! however many dedup strings the events produce.
 //!
-//! moka evicts by capacity (`dedup.max_keys`) and by idleness (twice the rule's dedup period
-//! without a new match). A window evicted early can only cause a second alert for the same
-//! key, never a lost one. Windows are saved with the checkpoints and restored at start.
+//! This module only stores windows; which window a match counts in is decided in
+//! [`crate::dedup`]. moka evicts whole keys by capacity (`dedup.max_keys`) and by idleness
+//! (twice the rule's dedup period without a new match); inside a key, `KeyWindows` keeps at
+//! most [`crate::dedup::MAX_WINDOWS_PER_KEY`] windows. A window forgotten early can only cause
+//! a second alert for the same key, never a lost one. Windows are saved with the checkpoints
+//! and restored at start.
 
-use crate::alert::{Alert, Shaped};
-use crate::dedup::Tally;
+use crate::alert::Shaped;
+use crate::dedup::KeyWindows;
 use crate::rule::Rule;
 use moka::sync::Cache;
 use moka::Expiry;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 use time::OffsetDateTime;
 
+/// What one match did; the daemon delivers the alert of [`Outcome::Opened`].
+pub use crate::dedup::Admission as Outcome;
+/// One window of one key, as saved in the state file.
+pub use crate::dedup::Window;
+
 type Key = (String, String);
 
-/// One window of one (RuleID, dedup string).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Window {
-    pub tally: Tally,
-    pub opened: bool,
-    /// Until the threshold is reached: the first match (its event as compact JSON text, a
-    /// fraction of the size of a parsed tree), to build the alert from.
-    pub pending: Option<(Shaped, String)>,
-}
-
-/// The windows of one key, as saved in the state file.
+/// The windows of one key, as saved in the state file. `windows` serializes as the plain list
+/// of [`Window`]s that older state files hold.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Saved {
     pub rule_id: String,
     pub dedup: String,
     pub period_minutes: u32,
-    pub windows: Vec<Window>,
+    pub windows: KeyWindows,
 }
 
 #[derive(Debug)]
 struct Slot {
     period_minutes: u32,
-    windows: Vec<Window>,
+    windows: KeyWindows,
 }
 
 struct IdleFor;
@@ -67,19 +68,11 @@ impl Expiry<Key, Arc<Mutex<Slot>>> for IdleFor {
     }
 }
 
-/// Outcome of one match.
-#[derive(Debug)]
-pub enum Outcome {
-    /// The window reached its threshold with this match: deliver this alert.
-    Opened(Box<Alert>),
-    /// The window's alert is already out.
-    Suppressed,
-    /// Counted; the threshold is not reached yet.
-    Pending,
-}
-
+/// Every key's windows, bounded in keys by moka and in windows per key by `KeyWindows`.
 pub struct LiveWindows {
     cache: Cache<Key, Arc<Mutex<Slot>>>,
+    /// Windows given up at the per-key bound since start.
+    dropped: AtomicU64,
 }
 
 impl LiveWindows {
@@ -89,6 +82,7 @@ impl LiveWindows {
                 .max_capacity(max_keys)
                 .expire_after(IdleFor)
                 .build(),
+            dropped: AtomicU64::new(0),
         }
     }
 
@@ -104,54 +98,33 @@ impl LiveWindows {
         let slot = self.cache.get_with(key.clone(), || {
             Arc::new(Mutex::new(Slot {
                 period_minutes: rule.dedup_period_minutes,
-                windows: Vec::new(),
+                windows: KeyWindows::default(),
             }))
         });
-        let outcome = {
+        let admitted = {
+            // One key's windows change under its own lock: the alert stage is the only writer
+            // today, and the lock keeps a snapshot taken meanwhile consistent.
             let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
-            let unique = shaped.unique.clone();
-            let index = match Tally::join(slot.windows.iter().map(|w| &w.tally), event_time, rule) {
-                Some(i) => i,
-                None => {
-                    slot.windows.push(Window {
-                        tally: Tally::new(event_time),
-                        opened: false,
-                        pending: Some((shaped, event.to_string())),
-                    });
-                    // Windows far behind the newest one can no longer be joined.
-                    let period_ms = i64::from(rule.dedup_period_minutes) * 60_000;
-                    let newest = slot
-                        .windows
-                        .iter()
-                        .map(|w| w.tally.start_ms)
-                        .max()
-                        .unwrap_or(0);
-                    slot.windows
-                        .retain(|w| newest - w.tally.start_ms <= 2 * period_ms);
-                    slot.windows.len() - 1
-                }
-            };
-            let w = &mut slot.windows[index];
-            w.tally.record(event_time, unique, rule);
-            if w.opened {
-                Outcome::Suppressed
-            } else if w.tally.reached(rule) {
-                w.opened = true;
-                let (shaped, first_event) = w
-                    .pending
-                    .take()
-                    .expect("unopened windows keep their first match");
-                let first_event = serde_json::from_str(&first_event).unwrap_or(Value::Null);
-                let mut alert = Alert::open(rule, shaped, first_event, w.tally.start());
-                w.tally.stamp(&mut alert);
-                Outcome::Opened(Box::new(alert))
-            } else {
-                Outcome::Pending
-            }
+            slot.period_minutes = rule.dedup_period_minutes;
+            slot.windows.admit(rule, shaped, event_time, event)
         };
+        if let Some(window) = &admitted.dropped {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                rule_id = %key.0,
+                window_start_ms = window.tally.start_ms,
+                opened = window.opened,
+                "dedup window dropped at the per-key bound"
+            );
+        }
         // Re-insert so moka sees an update (refreshing the idle deadline).
         self.cache.insert(key, slot);
-        outcome
+        admitted.admission
+    }
+
+    /// Windows given up at the per-key bound since start.
+    pub fn dropped_windows(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Every window, for the state file.
@@ -278,5 +251,59 @@ mod tests {
             admit(&w, &r, &format!("k{i}"), 0);
         }
         assert!(w.len() <= 100, "{} keys kept", w.len());
+    }
+
+    #[test]
+    fn a_late_backlog_opens_its_own_window() {
+        // Day 5 first, then day 1 on the same key: the old code pruned the day-1 window it had
+        // just opened and counted the match as suppressed in day 5's window.
+        let w = LiveWindows::new(1000);
+        let r = rule(1);
+        let day = 24 * 60;
+        let Outcome::Opened(newer) = admit(&w, &r, "a", 4 * day) else {
+            panic!("day 5 opens")
+        };
+        let Outcome::Opened(late) = admit(&w, &r, "a", 0) else {
+            panic!("day 1 must open its own window")
+        };
+        assert_ne!(newer.alert_id, late.alert_id);
+        assert_eq!(late.event["m"], 0);
+        assert!(matches!(admit(&w, &r, "a", 30), Outcome::Suppressed));
+        assert!(matches!(
+            admit(&w, &r, "a", 4 * day + 30),
+            Outcome::Suppressed
+        ));
+        let saved = w.snapshot();
+        let counts: Vec<u64> = saved[0]
+            .windows
+            .windows()
+            .iter()
+            .map(|w| w.tally.count)
+            .collect();
+        assert_eq!(counts, vec![2, 2]);
+    }
+
+    #[test]
+    fn state_saved_by_the_previous_version_still_loads() {
+        // A key's entry exactly as the moka-only window code wrote it into state.json.
+        let old = r#"{"rule_id":"T.Win","dedup":"a","period_minutes":60,"windows":[
+            {"tally":{"start_ms":1700000000000,"first_ms":1700000000000,"last_ms":1700000600000,"count":2},"opened":true,"pending":null},
+            {"tally":{"start_ms":1700007200000,"first_ms":1700007200000,"last_ms":1700007200000,"count":1,"distinct":[]},"opened":false,
+             "pending":[{"title":"t","dedup":"a","severity":"LOW"},"{\"k\":\"a\",\"m\":120}"]}]}"#;
+        let saved: Saved = serde_json::from_str(old).unwrap();
+        assert_eq!(saved.windows.len(), 2);
+        let w = LiveWindows::new(100);
+        w.restore(vec![saved.clone()]);
+        let r = rule(2);
+        assert!(matches!(admit(&w, &r, "a", 20), Outcome::Suppressed));
+        match admit(&w, &r, "a", 130) {
+            Outcome::Opened(alert) => {
+                assert_eq!(alert.event["m"], 120, "built from the saved first match");
+                assert_eq!(alert.event_count, 2);
+            }
+            other => panic!("{other:?}"),
+        }
+        let again = serde_json::to_string(&saved).unwrap();
+        assert_eq!(serde_json::from_str::<Saved>(&again).unwrap(), saved);
     }
 }
