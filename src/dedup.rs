@@ -19,6 +19,9 @@ mod key_windows;
 mod tally;
 mod windows;
 
+#[cfg(test)]
+mod proptests;
+
 pub use key_windows::{Admission, Admitted, KeyWindows, Window, MAX_WINDOWS_PER_KEY};
 pub use tally::Tally;
 pub use windows::Windows;
