@@ -3,6 +3,7 @@
 mod check;
 mod daemon;
 mod ip_python;
+mod late_backlog;
 mod replay;
 mod rules_cmd;
 mod sigma;
