@@ -212,27 +212,6 @@ mod tests {
     }
 
     #[test]
-    fn unique_by_counts_distinct_values() {
-        let yaml = "RuleID: T.Uniq\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nThreshold: 3\nGroupBy: [{Key: k}]\nUniqueBy: {Key: u}\nDetection: [{Condition: AlwaysTrue}]\n";
-        let r = crate::rule::load::parse(std::path::Path::new("t.yml"), yaml).unwrap();
-        let w = LiveWindows::new(100);
-        let admit = |u: &str, minute: i64| {
-            let event = json!({"k": "same", "u": u});
-            w.admit(&r, Shaped::new(&r, &event), at(minute), &event)
-        };
-        assert!(matches!(admit("a", 0), Outcome::Pending));
-        assert!(
-            matches!(admit("a", 1), Outcome::Pending),
-            "a repeat is not a new value"
-        );
-        assert!(matches!(admit("b", 2), Outcome::Pending));
-        match admit("c", 3) {
-            Outcome::Opened(alert) => assert_eq!(alert.event_count, 4),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
     fn snapshot_restores_open_windows() {
         let w = LiveWindows::new(1000);
         let r = rule(1);

@@ -166,3 +166,34 @@ impl KeyWindows {
         self.windows.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unique_by_counts_distinct_values_but_every_match() {
+        let yaml = "RuleID: T.Uniq\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nThreshold: 3\nGroupBy: [{Key: k}]\nUniqueBy: {Key: u}\nDetection: [{Condition: AlwaysTrue}]\n";
+        let r = crate::rule::load::parse(std::path::Path::new("t.yml"), yaml).unwrap();
+        let mut windows = KeyWindows::default();
+        let mut admit = |u: &str, minute: i64| {
+            let event = json!({"k": "same", "u": u});
+            let at = OffsetDateTime::from_unix_timestamp(1_700_000_000 + minute * 60).unwrap();
+            windows
+                .admit(&r, Shaped::new(&r, &event), at, &event)
+                .admission
+        };
+        assert_eq!(admit("a", 0), Admission::Pending);
+        assert_eq!(
+            admit("a", 1),
+            Admission::Pending,
+            "a repeat is not a new value"
+        );
+        assert_eq!(admit("b", 2), Admission::Pending);
+        match admit("c", 3) {
+            Admission::Opened(alert) => assert_eq!(alert.event_count, 4),
+            other => panic!("{other:?}"),
+        }
+    }
+}
