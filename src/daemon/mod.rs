@@ -14,7 +14,6 @@ pub mod alerts;
 pub mod control;
 pub mod metrics;
 pub mod pipeline;
-pub mod state;
 pub mod systemd;
 pub mod windows;
 
@@ -37,6 +36,8 @@ use systemd::Notifier;
 
 /// How long shutdown may take to flush sinks before giving up (alerts stay spooled).
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);
+/// How many recent eventIDs the store remembers (first in, first out) to skip re-read events.
+const EVENT_ID_MEMORY: u64 = 200_000;
 /// How often state is committed while running.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -61,7 +62,7 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     std::fs::create_dir_all(&config.state_dir)
         .with_context(|| format!("cannot create state_dir {}", config.state_dir.display()))?;
-    let _lock = lock_state_dir(&config.state_dir)?;
+    let _lock = crate::store::lock(&config.state_dir).map_err(|e| StartupError(e.to_string()))?;
     for source in &config.sources {
         if config_path.is_none() {
             // The built-in default inbox is created so `trailwatch run` works in a fresh checkout.
@@ -101,11 +102,20 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         .await
         .context("starting sinks")?;
 
-    let state = state::load(&config.state_dir).map_err(|e| StartupError(e.to_string()))?;
+    let store = crate::store::Store::open(
+        &config.state_dir,
+        crate::store::Bounds {
+            max_keys: config.dedup.max_keys,
+            event_ids: EVENT_ID_MEMORY,
+        },
+    )
+    .map_err(|e| StartupError(e.to_string()))?;
+    let stage = alerts::AlertStage::new(store, router.clone(), metrics.clone())
+        .map_err(|e| StartupError(e.to_string()))?;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    let resume = state.checkpoints.clone();
+    let resume = stage.checkpoints().clone();
     tracing::info!(files = resume.len(), "checkpoints restored");
 
     // Channel bounds: enough batches in flight to keep every core busy, few enough that a
@@ -113,13 +123,6 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let (source_tx, source_rx) = std::sync::mpsc::sync_channel(2 * cores);
     let (result_tx, result_rx) = tokio::sync::mpsc::channel(2 * cores);
     let workers = pipeline::spawn(cores, source_rx, result_tx, rules.clone(), metrics.clone());
-    let stage = alerts::AlertStage::new(
-        state,
-        config.dedup.max_keys,
-        router.clone(),
-        metrics.clone(),
-        config.state_dir.clone(),
-    );
     let stage_task = tokio::spawn(stage.run(result_rx, COMMIT_INTERVAL));
 
     let settings = Settings {
@@ -188,27 +191,6 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     running.router.shutdown(SHUTDOWN_DEADLINE).await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Takes an exclusive lock on `state_dir/lock` for the life of the process: two daemons on one
-/// state directory would overwrite each other's checkpoints and spools.
-fn lock_state_dir(dir: &std::path::Path) -> Result<std::fs::File, StartupError> {
-    use std::os::fd::AsRawFd;
-    let path = dir.join("lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| StartupError(format!("{}: {e}", path.display())))?;
-    // SAFETY: flock on a descriptor we own; the lock ends when the file is closed.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        return Err(StartupError(format!(
-            "{}: another trailwatch is running with this state_dir",
-            path.display()
-        )));
-    }
-    Ok(file)
 }
 
 /// The sinks in `dir`; a missing directory means no sinks.

@@ -9,7 +9,6 @@
 use super::tally::from_ms;
 use super::{Admission, KeyWindows, Window, MAX_WINDOWS_PER_KEY};
 use crate::alert::{alert_id, Alert, Shaped};
-use crate::daemon::windows::Saved;
 use crate::rule::Rule;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -203,21 +202,16 @@ fn check_each_admission(rule: &Rule, matches: &[Match]) -> Result<(), TestCaseEr
     Ok(())
 }
 
-/// Persists `state` the way the daemon does (a list of `Saved`, through serde_json) and loads
-/// it back.
+/// Persists `state` the way the daemon does (each key's windows as a row of the state store,
+/// serialized with serde_json, read back with `daemon::windows::decode`).
 fn save_and_load(state: &State) -> State {
-    let saved: Vec<Saved> = state
+    state
         .iter()
-        .map(|(dedup, windows)| Saved {
-            rule_id: "P.Win".to_string(),
-            dedup: dedup.clone(),
-            period_minutes: PERIOD_MINUTES as u32,
-            windows: windows.clone(),
+        .map(|(dedup, windows)| {
+            let row = serde_json::to_string(windows).unwrap();
+            (dedup.clone(), crate::daemon::windows::decode(&row).unwrap())
         })
-        .collect();
-    let text = serde_json::to_string(&saved).unwrap();
-    let loaded: Vec<Saved> = serde_json::from_str(&text).unwrap();
-    loaded.into_iter().map(|s| (s.dedup, s.windows)).collect()
+        .collect()
 }
 
 proptest! {

@@ -8,5 +8,6 @@ mod replay;
 mod rules_cmd;
 mod sigma;
 mod sinks;
+mod state;
 mod support;
 mod test_cmd;
