@@ -202,14 +202,17 @@ fn check_each_admission(rule: &Rule, matches: &[Match]) -> Result<(), TestCaseEr
     Ok(())
 }
 
-/// Persists `state` the way the daemon does (each key's windows as a row of the state store,
-/// serialized with serde_json, read back with `daemon::windows::decode`).
+/// Persists `state` the way the daemon does: each key's windows are one row of the state
+/// store, serialized with serde_json.
 fn save_and_load(state: &State) -> State {
     state
         .iter()
         .map(|(dedup, windows)| {
             let row = serde_json::to_string(windows).unwrap();
-            (dedup.clone(), crate::daemon::windows::decode(&row).unwrap())
+            (
+                dedup.clone(),
+                serde_json::from_str::<KeyWindows>(&row).unwrap(),
+            )
         })
         .collect()
 }
