@@ -16,12 +16,14 @@ mod event_ids;
 mod files;
 mod migrate;
 mod open;
+mod repair;
 mod rows;
 
-pub use check::{check, repair, Report};
+pub use check::{check, Report, WindowCheck};
 pub use error::StoreError;
 pub use files::{db_path, identity_path, lock};
 pub use open::{Bounds, Store};
+pub use repair::repair;
 pub use rows::{KeyUse, WindowRow};
 
 #[cfg(test)]
