@@ -11,11 +11,15 @@
 # the engine, the pipeline and the dedup state are measured.
 #
 #   bash benches/dedup_memory.sh [N]
+#
+# TRAILWATCH_BIN=path/to/trailwatch skips the release build and measures that binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
-cargo build --release --quiet
-BIN=$PWD/target/release/trailwatch
+if [ -z "${TRAILWATCH_BIN:-}" ]; then
+  cargo build --release --quiet
+fi
+BIN=${TRAILWATCH_BIN:-$PWD/target/release/trailwatch}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/rules.d" "$WORK/inbox"

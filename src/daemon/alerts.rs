@@ -28,6 +28,12 @@ use tokio::sync::mpsc::Receiver;
 /// failed mid-batch): the process restarts from the last commit, which loses nothing.
 pub const EXIT_STATE: i32 = 75;
 
+/// Free space the state directory's file system must keep for a commit to be attempted. SQLite
+/// rolls a transaction back when the disk fills during its commit, and a rolled-back
+/// transaction can only be recovered by a restart; waiting for room before committing avoids
+/// that in the common case of a disk filling up gradually.
+pub const COMMIT_RESERVE_BYTES: u64 = 64 << 20;
+
 /// How often, at most, an eviction at `dedup.max_keys` is logged (each one is counted).
 const EVICTION_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -194,15 +200,33 @@ impl AlertStage {
         }
     }
 
-    /// Commits what changed since the last commit. A failure that leaves the transaction open
-    /// (a full disk) is retried with back-off while the stage waits, which pauses reading; a
-    /// transaction SQLite rolled back ends the process (see [`EXIT_STATE`]).
+    /// Commits what changed since the last commit. While the disk has less than
+    /// [`COMMIT_RESERVE_BYTES`] free, or a commit fails with the transaction still open, the stage
+    /// waits and retries with back-off, which pauses reading; a transaction SQLite rolled back
+    /// ends the process (see [`EXIT_STATE`]).
     async fn commit(&mut self) {
         if !self.store.uncommitted() {
             return;
         }
         let mut wait = Duration::from_millis(200);
         loop {
+            match self.store.free_bytes() {
+                Ok(free) if free < COMMIT_RESERVE_BYTES => {
+                    self.metrics
+                        .state_commit_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        free_bytes = free,
+                        reserve_bytes = COMMIT_RESERVE_BYTES,
+                        retry_in = ?wait,
+                        "the state directory's disk is almost full: reading is paused until it has room to commit"
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+                _ => {}
+            }
             let result = tokio::task::block_in_place(|| {
                 let expired = self.store.expire_idle(wall_clock_ms())?;
                 self.store.commit().map(|()| expired)

@@ -198,6 +198,13 @@ impl Store {
         }
     }
 
+    /// Bytes an unprivileged writer can still use on the store's file system.
+    pub fn free_bytes(&self) -> std::io::Result<u64> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let fs = rustix::fs::statvfs(dir)?;
+        Ok(fs.f_bavail.saturating_mul(fs.f_frsize))
+    }
+
     /// True when writes are waiting for [`commit`](Self::commit).
     pub fn uncommitted(&self) -> bool {
         self.in_txn

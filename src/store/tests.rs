@@ -326,3 +326,91 @@ fn the_database_is_owner_only() {
         .mode();
     assert_eq!(mode & 0o077, 0, "{mode:o}");
 }
+
+/// A small tmpfs as root, so that the disk really fills up; `None` (said loudly) where mounting
+/// is not permitted.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!(
+                "SKIPPED: cannot mount a tmpfs here (not root?): the full-disk test did not run"
+            );
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+
+    /// Fills the disk with one file; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.dir.path().join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_commit_and_leaves_the_last_one_intact() {
+    let Some(disk) = SmallDisk::mount("2m") else {
+        return;
+    };
+    let state = disk.dir.path().join("state");
+    let text = "y".repeat(2000);
+    let mut s = Store::open(&state, BOUNDS).unwrap();
+    for i in 0..50 {
+        s.put_window("R", &format!("before{i}"), &row(&text), 0)
+            .unwrap();
+    }
+    s.commit().unwrap();
+    let filler = disk.fill();
+    // Writing more than the page cache holds, then committing: SQLite reports the full disk
+    // at the latest when it appends to its log.
+    let mut failed = None;
+    for i in 0..400 {
+        if let Err(e) = s.put_window("R", &format!("after{i}"), &row(&text), 0) {
+            failed = Some(e);
+            break;
+        }
+    }
+    let failed = failed.or_else(|| s.commit().err());
+    let e = failed.expect("a full disk must fail a write or the commit");
+    assert!(e.to_string().contains("full"), "{e}");
+    std::fs::remove_file(filler).unwrap();
+    let retried = s.commit();
+    drop(s);
+
+    let s = Store::open(&state, BOUNDS).expect("the store is intact after a full disk");
+    for i in 0..50 {
+        assert!(s.window("R", &format!("before{i}")).unwrap().is_some());
+    }
+    // Whatever was not committed is gone as a whole, or (if the retry succeeded) there whole.
+    let after = (0..400)
+        .filter(|i| s.window("R", &format!("after{i}")).unwrap().is_some())
+        .count();
+    assert!(
+        after == 0 || retried.is_ok(),
+        "{after} rows of a failed transaction survived"
+    );
+    assert!(check(&state, &any_window).healthy());
+}

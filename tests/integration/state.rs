@@ -228,3 +228,83 @@ fn max_keys_evicts_the_least_recently_used_key() {
     assert_eq!(counts.get(&dedup_of(3)), Some(&1), "{counts:?}");
     assert_eq!(counts.len(), 4, "{counts:?}");
 }
+
+/// A tmpfs mounted over a directory for the life of the value (root only).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            Some(Tmpfs(dir.to_path_buf()))
+        } else {
+            eprintln!(
+                "SKIPPED: cannot mount a tmpfs here (not root?): the full-disk test did not run"
+            );
+            None
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_state_disk_pauses_the_daemon_and_loses_nothing() {
+    let env = Env::new();
+    let Some(_disk) = Tmpfs::mount(&env.root().join("state"), "96m") else {
+        return;
+    };
+    let stream = env.inbox().join("stream.ndjson");
+    let mut child = env.start();
+    std::fs::write(&stream, lines(&[target(1, 0), target(2, 1)])).unwrap();
+    assert!(
+        env.wait_for_alerts(2, Duration::from_secs(20)),
+        "{}",
+        env.log()
+    );
+
+    // Leave less than the commit reserve (64 MiB) free.
+    let filler = env.root().join("state/filler");
+    std::fs::write(&filler, vec![0u8; 48 << 20]).unwrap();
+    crate::daemon::append(&stream, &lines(&[target(3, 2), target(4, 3)]));
+    assert!(
+        wait_until(Duration::from_secs(20), || env
+            .log()
+            .contains("reading is paused until it has room")),
+        "{}",
+        env.log()
+    );
+    std::fs::remove_file(&filler).unwrap();
+    crate::daemon::append(&stream, &lines(&[target(5, 4)]));
+    assert!(
+        env.wait_for_alerts(5, Duration::from_secs(60)),
+        "{}",
+        env.log()
+    );
+    assert!(crate::daemon::terminate(&mut child).success());
+    let counts = env.alert_counts();
+    for n in 1..=5 {
+        assert_eq!(counts.get(&dedup_of(n)), Some(&1), "{counts:?}");
+    }
+    let check = state_cmd(&env, "check");
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    let stream_done = stored_checkpoints(&env.root().join("state"))
+        .iter()
+        .any(|p| p.offset == std::fs::metadata(&stream).unwrap().len());
+    assert!(stream_done, "the checkpoint reached the end of the stream");
+}
