@@ -20,3 +20,4 @@ pub mod rule;
 pub mod sigma;
 pub mod sink;
 pub mod source;
+pub mod store;

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use trailwatch::cli::{check, exit, replay, rules, sink, test};
+use trailwatch::cli::{check, exit, replay, rules, sink, state, test};
 use trailwatch::rule::Severity;
 
 #[derive(Parser)]
@@ -57,6 +57,18 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Check or repair the daemon's state store (state_dir/state.db)
+    ///
+    /// `check` reads the store (safe while the daemon runs) and exits 1 if it is damaged.
+    /// `repair` needs the daemon stopped: it copies every readable row into a new store, keeps
+    /// the damaged files beside it and says what was lost.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+        /// Configuration file (trailwatch.yaml) naming state_dir; without it var/state
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+    },
     /// Evaluate log files once and write JSON lines to stdout
     Replay {
         /// Rule directory or file; repeat for several
@@ -91,6 +103,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = rules::Format::Text, global = true)]
         format: rules::Format,
     },
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Verify the store: SQLite's integrity check, its identity, every row decoded
+    Check,
+    /// Salvage a damaged store into a new one (the daemon must be stopped)
+    Repair,
 }
 
 #[derive(Subcommand)]
@@ -176,6 +196,10 @@ fn main() -> ExitCode {
             command: SinkCommand::Test { name, config },
         } => sink::test(&name, config.as_deref(), &mut out, &mut err),
         Command::Check { config } => check::run(config.as_deref(), &mut out, &mut err),
+        Command::State { command, config } => match command {
+            StateCommand::Check => state::check(config.as_deref(), &mut out, &mut err),
+            StateCommand::Repair => state::repair(config.as_deref(), &mut out, &mut err),
+        },
         Command::Replay {
             rules,
             output,

@@ -5,6 +5,7 @@ pub mod check;
 pub mod replay;
 pub mod rules;
 pub mod sink;
+pub mod state;
 pub mod test;
 
 /// Exit codes shared by every subcommand.

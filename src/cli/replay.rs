@@ -87,9 +87,8 @@ impl Replay<'_> {
                     self.out.write_all(b"\n")?;
                 }
                 Output::Alerts if rule.create_alert => {
-                    let event = &matched.event;
                     self.windows
-                        .admit(rule, shaped, matched.event_time, || event.clone());
+                        .admit(rule, shaped, matched.event_time, &matched.event);
                 }
                 Output::Alerts => {}
             }

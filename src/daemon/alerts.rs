@@ -4,72 +4,78 @@
 //! matched event: skip it if its `eventID` was already processed (a re-read after a crash, or
 //! the same event delivered twice), run it through the dedup windows, and hand each alert that
 //! opens to the sinks, waiting until every sink has durably accepted it. Only then does the
-//! file's checkpoint move past the batch. State is committed at most once per
-//! `commit_interval` and at the end, all in one file.
+//! file's checkpoint move past the batch.
+//!
+//! Everything the stage changes (windows, event ids, checkpoints) goes into the state store's
+//! open transaction, and the transaction is committed between batches, at most once per
+//! `commit_interval`: a crash rolls back to a commit whose checkpoints describe exactly the
+//! windows and ids beside them. A commit writes only what changed since the last one.
 
 use super::metrics::Metrics;
 use super::pipeline::Evaluated;
-use super::state::{self, State};
-use super::windows::{LiveWindows, Outcome};
+use super::windows::{self, LiveWindows};
 use crate::alert::Alert;
 use crate::sink::Router;
 use crate::source::checkpoint::{Checkpoints, FilePosition};
-use moka::sync::Cache;
-use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
+use crate::store::{KeyUse, Store, StoreError};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Receiver;
 
-/// How many recent eventIDs are remembered.
-const EVENT_ID_WINDOW: usize = 200_000;
+/// Exit status when the state store cannot go on (its transaction was rolled back, or a write
+/// failed mid-batch): the process restarts from the last commit, which loses nothing.
+pub const EXIT_STATE: i32 = 75;
+
+/// Free space the state directory's file system must keep for a commit to be attempted. SQLite
+/// rolls a transaction back when the disk fills during its commit, and a rolled-back
+/// transaction can only be recovered by a restart; waiting for room before committing avoids
+/// that in the common case of a disk filling up gradually.
+pub const COMMIT_RESERVE_BYTES: u64 = 64 << 20;
+
+/// How often, at most, an eviction at `dedup.max_keys` is logged (each one is counted).
+const EVICTION_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 pub struct AlertStage {
+    store: Store,
     windows: LiveWindows,
-    seen: Cache<String, ()>,
-    /// The same ids in arrival order, to save the most recent ones.
-    recent: VecDeque<String>,
     checkpoints: Checkpoints,
     router: Router,
     metrics: Arc<Metrics>,
-    state_dir: PathBuf,
     reorder: BTreeMap<u64, Evaluated>,
     next_seq: u64,
-    dirty: bool,
-    /// Commits cost time in proportion to the state (a million dedup keys make a large file):
-    /// the next one waits at least ten times as long as the last one took, so writing state
-    /// never takes more than a tenth of the alert stage's time.
-    next_commit: Option<std::time::Instant>,
+    evictions_unlogged: u64,
+    last_eviction_log: Option<Instant>,
 }
 
 impl AlertStage {
+    /// A stage that continues from what `store` holds.
     pub fn new(
-        state: State,
-        max_keys: u64,
+        store: Store,
         router: Router,
         metrics: Arc<Metrics>,
-        state_dir: PathBuf,
-    ) -> AlertStage {
-        let windows = LiveWindows::new(max_keys);
-        windows.restore(state.windows);
-        let seen = Cache::new(EVENT_ID_WINDOW as u64);
-        for id in &state.event_ids {
-            seen.insert(id.clone(), ());
-        }
-        AlertStage {
-            windows,
-            seen,
-            recent: state.event_ids.into(),
-            checkpoints: state.checkpoints,
+    ) -> Result<AlertStage, StoreError> {
+        let checkpoints = store.checkpoints()?;
+        metrics
+            .dedup_keys
+            .store(store.window_keys(), Ordering::Relaxed);
+        Ok(AlertStage {
+            store,
+            windows: LiveWindows::default(),
+            checkpoints,
             router,
             metrics,
-            state_dir,
             reorder: BTreeMap::new(),
             next_seq: 1,
-            dirty: false,
-            next_commit: None,
-        }
+            evictions_unlogged: 0,
+            last_eviction_log: None,
+        })
+    }
+
+    /// The checkpoints the stage starts from (what the sources resume at).
+    pub fn checkpoints(&self) -> &Checkpoints {
+        &self.checkpoints
     }
 
     /// Runs until the workers' channel closes, then commits a last time.
@@ -87,31 +93,30 @@ impl AlertStage {
                         self.reorder.insert(evaluated.seq, evaluated);
                         while let Some(ready) = self.reorder.remove(&self.next_seq) {
                             self.next_seq += 1;
-                            self.process(ready).await;
+                            if let Err(e) = self.process(ready).await {
+                                fatal(&e);
+                            }
                         }
                         self.metrics.checkpoint_lag_batches.store(self.reorder.len() as u64, Ordering::Relaxed);
                         self.metrics.pipeline_queue_depth.store(input.len() as u64, Ordering::Relaxed);
                     }
                     None => break,
                 },
-                _ = ticker.tick() => {
-                    if self.next_commit.is_none_or(|t| std::time::Instant::now() >= t) {
-                        self.commit();
-                    }
-                }
+                _ = ticker.tick() => self.commit().await,
             }
         }
-        self.commit();
+        self.commit().await;
         self.checkpoints
     }
 
-    async fn process(&mut self, evaluated: Evaluated) {
+    async fn process(&mut self, evaluated: Evaluated) -> Result<(), StoreError> {
         for bad in &evaluated.bad {
             tracing::warn!(input = %bad, "skipped bad input");
         }
+        let now_ms = wall_clock_ms();
         for hit in evaluated.hits {
             if let Some(id) = &hit.event_id {
-                if self.seen.contains_key(id) {
+                if self.store.seen_event(id)? {
                     self.metrics
                         .duplicate_events
                         .fetch_add(1, Ordering::Relaxed);
@@ -123,81 +128,160 @@ impl AlertStage {
                 if !rule.create_alert {
                     continue;
                 }
-                match self.windows.admit(rule, shaped, hit.event_time, &hit.event) {
-                    Outcome::Opened(alert) => {
+                let admitted = self.windows.admit(
+                    &mut self.store,
+                    rule,
+                    shaped,
+                    hit.event_time,
+                    &hit.event,
+                    now_ms,
+                )?;
+                self.note_eviction(admitted.key_use);
+                if admitted.dropped_window {
+                    self.metrics
+                        .dedup_windows_dropped
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                match admitted.outcome {
+                    windows::Outcome::Opened(alert) => {
                         self.metrics.alerts_opened.fetch_add(1, Ordering::Relaxed);
-                        self.deliver(&alert).await;
+                        deliver(&self.router, &alert).await;
                     }
-                    Outcome::Suppressed | Outcome::Pending => {
+                    windows::Outcome::Suppressed | windows::Outcome::Pending => {
                         self.metrics
                             .alerts_suppressed
                             .fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
-            if let Some(id) = hit.event_id {
-                self.remember(id);
+            if let Some(id) = &hit.event_id {
+                self.store.remember_event(id)?;
             }
         }
         if let Some(batch) = evaluated.batch {
-            self.checkpoints.set(FilePosition {
+            let position = FilePosition {
                 fingerprint: batch.fingerprint,
                 path: batch.path,
                 offset: batch.offset,
                 line: batch.line,
                 done: batch.done,
-            });
-            self.dirty = true;
+            };
+            self.store.set_checkpoint(&position)?;
+            self.checkpoints.set(position);
+        }
+        self.metrics
+            .dedup_keys
+            .store(self.store.window_keys(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Counts an eviction at `dedup.max_keys` and logs at most one line a minute about them.
+    fn note_eviction(&mut self, key_use: KeyUse) {
+        let KeyUse::Evicted { rule_id, dedup } = key_use else {
+            return;
+        };
+        self.metrics
+            .dedup_keys_evicted
+            .fetch_add(1, Ordering::Relaxed);
+        self.evictions_unlogged += 1;
+        if self
+            .last_eviction_log
+            .is_none_or(|t| t.elapsed() >= EVICTION_LOG_INTERVAL)
+        {
+            tracing::warn!(
+                evicted = self.evictions_unlogged,
+                last_rule_id = %rule_id,
+                last_dedup = %dedup,
+                max_keys = self.store.window_keys(),
+                "dedup.max_keys reached: least recently used dedup keys evicted (a later match on one may alert again)"
+            );
+            self.evictions_unlogged = 0;
+            self.last_eviction_log = Some(Instant::now());
         }
     }
 
-    fn remember(&mut self, id: String) {
-        self.seen.insert(id.clone(), ());
-        self.recent.push_back(id);
-        while self.recent.len() > EVENT_ID_WINDOW {
-            self.recent.pop_front();
+    /// Commits what changed since the last commit. While the disk has less than
+    /// [`COMMIT_RESERVE_BYTES`] free, or a commit fails with the transaction still open, the stage
+    /// waits and retries with back-off, which pauses reading; a transaction SQLite rolled back
+    /// ends the process (see [`EXIT_STATE`]).
+    async fn commit(&mut self) {
+        if !self.store.uncommitted() {
+            return;
         }
-        self.dirty = true;
-    }
-
-    /// Hands an alert to the sinks, retrying until they accept it: the checkpoint must not move
-    /// past an alert no sink has taken.
-    pub async fn deliver(&self, alert: &Alert) {
-        let mut wait = Duration::from_millis(100);
+        let mut wait = Duration::from_millis(200);
         loop {
-            match self.router.publish(alert).await {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::error!(alert_id = %alert.alert_id, error = %e, "sinks did not accept an alert; retrying");
+            match self.store.free_bytes() {
+                Ok(free) if free < COMMIT_RESERVE_BYTES => {
+                    self.metrics
+                        .state_commit_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        free_bytes = free,
+                        reserve_bytes = COMMIT_RESERVE_BYTES,
+                        retry_in = ?wait,
+                        "the state directory's disk is almost full: reading is paused until it has room to commit"
+                    );
                     tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(10));
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+                _ => {}
+            }
+            let result = tokio::task::block_in_place(|| {
+                let expired = self.store.expire_idle(wall_clock_ms())?;
+                self.store.commit().map(|()| expired)
+            });
+            match result {
+                Ok(expired) => {
+                    self.metrics
+                        .checkpoint_commits
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.metrics
+                        .dedup_keys_expired
+                        .fetch_add(expired, Ordering::Relaxed);
+                    self.metrics
+                        .dedup_keys
+                        .store(self.store.window_keys(), Ordering::Relaxed);
+                    return;
+                }
+                Err(e @ StoreError::RolledBack { .. }) => fatal(&e),
+                Err(e) => {
+                    self.metrics
+                        .state_commit_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(error = %e, retry_in = ?wait, "cannot commit the state store; reading is paused until it can");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
                 }
             }
         }
     }
+}
 
-    fn commit(&mut self) {
-        if !self.dirty {
-            return;
-        }
-        let started = std::time::Instant::now();
-        let state = State {
-            version: state::VERSION,
-            checkpoints: self.checkpoints.clone(),
-            windows: self.windows.snapshot(),
-            event_ids: self.recent.iter().cloned().collect(),
-        };
-        let dir = self.state_dir.clone();
-        // A short blocking write; block_in_place keeps the runtime's other tasks moving.
-        match tokio::task::block_in_place(|| state::save(&dir, &state)) {
-            Ok(()) => {
-                self.dirty = false;
-                self.next_commit = Some(std::time::Instant::now() + started.elapsed() * 10);
-                self.metrics
-                    .checkpoint_commits
-                    .fetch_add(1, Ordering::Relaxed);
+/// Hands an alert to the sinks, retrying until they accept it: the checkpoint must not move
+/// past an alert no sink has taken.
+pub async fn deliver(router: &Router, alert: &Alert) {
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match router.publish(alert).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(alert_id = %alert.alert_id, error = %e, "sinks did not accept an alert; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
             }
-            Err(e) => tracing::error!(error = %e, "cannot write the state file; will retry"),
         }
     }
+}
+
+fn wall_clock_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The store cannot continue this run: what was done since the last commit is not durable, and
+/// only a restart from that commit is safe (sinks have spooled every alert they accepted, and
+/// their delivered-id records keep a re-read from notifying twice).
+fn fatal(e: &StoreError) -> ! {
+    tracing::error!(error = %e, "state store failure: exiting so that the service restarts from the last commit");
+    std::process::exit(EXIT_STATE)
 }

@@ -28,6 +28,16 @@ pub struct Metrics {
     pub checkpoint_lag_batches: AtomicU64,
     pub pipeline_queue_depth: AtomicU64,
     pub checkpoint_commits: AtomicU64,
+    /// Dedup keys held in the state store.
+    pub dedup_keys: AtomicU64,
+    /// Dedup keys evicted at `dedup.max_keys` (least recently used first).
+    pub dedup_keys_evicted: AtomicU64,
+    /// Dedup keys forgotten after twice their period without a match.
+    pub dedup_keys_expired: AtomicU64,
+    /// Windows given up at the per-key bound (`MAX_WINDOWS_PER_KEY`).
+    pub dedup_windows_dropped: AtomicU64,
+    /// State commits that failed and were retried (a full disk, say).
+    pub state_commit_failures: AtomicU64,
 }
 
 /// A counter family with one label.
@@ -192,6 +202,41 @@ impl Metrics {
             "counter",
             "Durable state commits.",
             get(&self.checkpoint_commits),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_dedup_keys",
+            "gauge",
+            "Dedup keys (rule, dedup string) held in the state store.",
+            get(&self.dedup_keys),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_dedup_keys_evicted_total",
+            "counter",
+            "Dedup keys evicted at dedup.max_keys, least recently used first.",
+            get(&self.dedup_keys_evicted),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_dedup_keys_expired_total",
+            "counter",
+            "Dedup keys forgotten after twice their dedup period without a match.",
+            get(&self.dedup_keys_expired),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_dedup_windows_dropped_total",
+            "counter",
+            "Dedup windows given up at the per-key bound (16 windows per rule and dedup string).",
+            get(&self.dedup_windows_dropped),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_state_commit_failures_total",
+            "counter",
+            "State store commits that failed and were retried.",
+            get(&self.state_commit_failures),
         );
         out
     }

@@ -19,7 +19,6 @@ pub mod metrics;
 pub mod pipeline;
 mod reload;
 pub mod setup;
-pub mod state;
 pub mod supervise;
 pub mod systemd;
 pub mod windows;
@@ -43,6 +42,8 @@ use systemd::Notifier;
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);
 /// How often /healthz re-checks pipeline progress when systemd asks for no watchdog.
 const HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(15);
+/// How many recent eventIDs the store remembers (first in, first out) to skip re-read events.
+const EVENT_ID_MEMORY: u64 = 200_000;
 /// How often state is committed while running.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -62,7 +63,7 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     std::fs::create_dir_all(&config.state_dir)
         .with_context(|| format!("cannot create state_dir {}", config.state_dir.display()))?;
-    let _lock = lock_state_dir(&config.state_dir)?;
+    let _lock = crate::store::lock(&config.state_dir).map_err(|e| StartupError(e.to_string()))?;
     for source in &config.sources {
         if config_path.is_none() {
             // The built-in default inbox is created so `trailwatch run` works in a fresh checkout.
@@ -83,11 +84,20 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         .context("starting sinks")?;
     let running_rules = apply_rules(&loaded, &rules, &router, &metrics).await;
 
-    let state = state::load(&config.state_dir).map_err(|e| StartupError(e.to_string()))?;
+    let store = crate::store::Store::open(
+        &config.state_dir,
+        crate::store::Bounds {
+            max_keys: config.dedup.max_keys,
+            event_ids: EVENT_ID_MEMORY,
+        },
+    )
+    .map_err(|e| StartupError(e.to_string()))?;
+    let stage = alerts::AlertStage::new(store, router.clone(), metrics.clone())
+        .map_err(|e| StartupError(e.to_string()))?;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    let resume = state.checkpoints.clone();
+    let resume = stage.checkpoints().clone();
     tracing::info!(files = resume.len(), "checkpoints restored");
 
     // Channel bounds: enough batches in flight to keep every core busy, few enough that a
@@ -102,13 +112,6 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         rules.clone(),
         metrics.clone(),
         progress.clone(),
-    );
-    let stage = alerts::AlertStage::new(
-        state,
-        config.dedup.max_keys,
-        router.clone(),
-        metrics.clone(),
-        config.state_dir.clone(),
     );
     let stage_task = tokio::spawn(async move {
         if supervise::test_panic_stage("alert") {
@@ -191,25 +194,4 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     running.router.shutdown(SHUTDOWN_DEADLINE).await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Takes an exclusive lock on `state_dir/lock` for the life of the process: two daemons on one
-/// state directory would overwrite each other's checkpoints and spools.
-fn lock_state_dir(dir: &std::path::Path) -> Result<std::fs::File, StartupError> {
-    use std::os::fd::AsRawFd;
-    let path = dir.join("lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| StartupError(format!("{}: {e}", path.display())))?;
-    // SAFETY: flock on a descriptor we own; the lock ends when the file is closed.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        return Err(StartupError(format!(
-            "{}: another trailwatch is running with this state_dir",
-            path.display()
-        )));
-    }
-    Ok(file)
 }

@@ -1,203 +1,135 @@
-//! The daemon's dedup windows: the same event-time semantics as [`crate::dedup`], held in a
-//! `moka` cache so memory stays bounded however many dedup strings the events produce.
+//! The daemon's dedup windows: one [`KeyWindows`] per (RuleID, dedup string), kept in the
+//! state store and read back when the key is matched again.
 //!
-//! moka evicts by capacity (`dedup.max_keys`) and by idleness (twice the rule's dedup period
-//! without a new match). A window evicted early can only cause a second alert for the same
-//! key, never a lost one. Windows are saved with the checkpoints and restored at start.
+//! Which window a match counts in is decided in [`crate::dedup`], the one implementation that
+//! `replay` shares. This module only moves a key's windows between the store and that logic,
+//! with a small `moka` cache of recently matched keys in front of the store. Memory does not
+//! grow with the number of keys: a key costs a row on disk, the store's page cache is bounded
+//! and so is the cache. The bounds (`dedup.max_keys`, least recently used first; twice the
+//! dedup period without a match; [`crate::dedup::MAX_WINDOWS_PER_KEY`] windows per key) are
+//! enforced by the store and by `KeyWindows`; a key or window forgotten early can only cause a
+//! second alert for its key, never a lost one.
 
-use crate::alert::{Alert, Shaped};
-use crate::dedup::Tally;
+use crate::alert::Shaped;
+use crate::dedup::KeyWindows;
 use crate::rule::Rule;
+use crate::store::{KeyUse, Store, StoreError, WindowRow};
 use moka::sync::Cache;
-use moka::Expiry;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration;
 use time::OffsetDateTime;
+
+/// What one match did; the daemon delivers the alert of [`Outcome::Opened`].
+pub use crate::dedup::Admission as Outcome;
+
+/// Decoded keys kept in memory in front of the store: a key matched again soon (one principal
+/// busy in one account) skips a read and a JSON decode.
+const HOT_KEYS: u64 = 10_000;
+/// How long a decoded key stays in memory without a match. Shorter than the shortest idle
+/// expiry in the store (twice a one-minute period), so memory never holds a key the store
+/// has forgotten.
+const HOT_IDLE: Duration = Duration::from_secs(60);
 
 type Key = (String, String);
 
-/// One window of one (RuleID, dedup string).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Window {
-    pub tally: Tally,
-    pub opened: bool,
-    /// Until the threshold is reached: the first match (its event as compact JSON text, a
-    /// fraction of the size of a parsed tree), to build the alert from.
-    pub pending: Option<(Shaped, String)>,
-}
-
-/// The windows of one key, as saved in the state file.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Saved {
-    pub rule_id: String,
-    pub dedup: String,
-    pub period_minutes: u32,
-    pub windows: Vec<Window>,
-}
-
+/// The result of [`LiveWindows::admit`].
 #[derive(Debug)]
-struct Slot {
-    period_minutes: u32,
-    windows: Vec<Window>,
+pub struct Admitted {
+    pub outcome: Outcome,
+    /// Whether making room for a new key evicted another one.
+    pub key_use: KeyUse,
+    /// Whether a window of this key was given up at the per-key bound.
+    pub dropped_window: bool,
 }
 
-struct IdleFor;
-
-impl Expiry<Key, Arc<Mutex<Slot>>> for IdleFor {
-    fn expire_after_create(
-        &self,
-        _: &Key,
-        slot: &Arc<Mutex<Slot>>,
-        _: Instant,
-    ) -> Option<StdDuration> {
-        let minutes = slot.lock().map(|s| s.period_minutes).unwrap_or(60);
-        Some(StdDuration::from_secs(u64::from(minutes) * 120))
-    }
-
-    fn expire_after_update(
-        &self,
-        key: &Key,
-        slot: &Arc<Mutex<Slot>>,
-        now: Instant,
-        _: Option<StdDuration>,
-    ) -> Option<StdDuration> {
-        self.expire_after_create(key, slot, now)
-    }
-}
-
-/// Outcome of one match.
-#[derive(Debug)]
-pub enum Outcome {
-    /// The window reached its threshold with this match: deliver this alert.
-    Opened(Box<Alert>),
-    /// The window's alert is already out.
-    Suppressed,
-    /// Counted; the threshold is not reached yet.
-    Pending,
-}
-
+/// The daemon's windows: the store holds every key; a small `moka` cache holds the recently
+/// matched ones decoded.
 pub struct LiveWindows {
-    cache: Cache<Key, Arc<Mutex<Slot>>>,
+    hot: Cache<Key, Arc<Mutex<KeyWindows>>>,
 }
 
-impl LiveWindows {
-    pub fn new(max_keys: u64) -> LiveWindows {
+impl Default for LiveWindows {
+    fn default() -> Self {
         LiveWindows {
-            cache: Cache::builder()
-                .max_capacity(max_keys)
-                .expire_after(IdleFor)
+            hot: Cache::builder()
+                .max_capacity(HOT_KEYS)
+                .time_to_idle(HOT_IDLE)
                 .build(),
         }
     }
+}
 
-    /// Records a match of `rule` on `event` at `event_time`.
+impl LiveWindows {
+    /// Counts a match of `rule` on `event` at `event_time`, and writes its key's windows to
+    /// `store` (inside the store's open transaction). `now_ms` is the wall clock, for the key's
+    /// idle deadline. Every change goes to the store before this returns; the cache only
+    /// saves reads.
     pub fn admit(
         &self,
+        store: &mut Store,
         rule: &Rule,
         shaped: Shaped,
         event_time: OffsetDateTime,
         event: &Value,
-    ) -> Outcome {
+        now_ms: i64,
+    ) -> Result<Admitted, StoreError> {
         let key = (rule.id.clone(), shaped.dedup.clone());
-        let slot = self.cache.get_with(key.clone(), || {
-            Arc::new(Mutex::new(Slot {
-                period_minutes: rule.dedup_period_minutes,
-                windows: Vec::new(),
-            }))
-        });
-        let outcome = {
-            let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
-            let unique = shaped.unique.clone();
-            let index = match Tally::join(slot.windows.iter().map(|w| &w.tally), event_time, rule) {
-                Some(i) => i,
-                None => {
-                    slot.windows.push(Window {
-                        tally: Tally::new(event_time),
-                        opened: false,
-                        pending: Some((shaped, event.to_string())),
-                    });
-                    // Windows far behind the newest one can no longer be joined.
-                    let period_ms = i64::from(rule.dedup_period_minutes) * 60_000;
-                    let newest = slot
-                        .windows
-                        .iter()
-                        .map(|w| w.tally.start_ms)
-                        .max()
-                        .unwrap_or(0);
-                    slot.windows
-                        .retain(|w| newest - w.tally.start_ms <= 2 * period_ms);
-                    slot.windows.len() - 1
-                }
-            };
-            let w = &mut slot.windows[index];
-            w.tally.record(event_time, unique, rule);
-            if w.opened {
-                Outcome::Suppressed
-            } else if w.tally.reached(rule) {
-                w.opened = true;
-                let (shaped, first_event) = w
-                    .pending
-                    .take()
-                    .expect("unopened windows keep their first match");
-                let first_event = serde_json::from_str(&first_event).unwrap_or(Value::Null);
-                let mut alert = Alert::open(rule, shaped, first_event, w.tally.start());
-                w.tally.stamp(&mut alert);
-                Outcome::Opened(Box::new(alert))
-            } else {
-                Outcome::Pending
+        let slot = match self.hot.get(&key) {
+            Some(slot) => slot,
+            None => {
+                let windows = match store.window(&key.0, &key.1)? {
+                    Some(row) => decode(&row.windows).map_err(|detail| StoreError::BadRow {
+                        path: store.path().to_path_buf(),
+                        table: "windows",
+                        key: format!("{} / {}", key.0, key.1),
+                        detail,
+                    })?,
+                    None => KeyWindows::default(),
+                };
+                Arc::new(Mutex::new(windows))
             }
         };
-        // Re-insert so moka sees an update (refreshing the idle deadline).
-        self.cache.insert(key, slot);
-        outcome
-    }
-
-    /// Every window, for the state file.
-    pub fn snapshot(&self) -> Vec<Saved> {
-        self.cache
-            .iter()
-            .map(|(key, slot)| {
-                let slot = slot.lock().unwrap_or_else(|e| e.into_inner());
-                Saved {
-                    rule_id: key.0.clone(),
-                    dedup: key.1.clone(),
-                    period_minutes: slot.period_minutes,
-                    windows: slot.windows.clone(),
-                }
-            })
-            .collect()
-    }
-
-    /// Loads windows saved by [`snapshot`](Self::snapshot).
-    pub fn restore(&self, saved: Vec<Saved>) {
-        for s in saved {
-            self.cache.insert(
-                (s.rule_id, s.dedup),
-                Arc::new(Mutex::new(Slot {
-                    period_minutes: s.period_minutes,
-                    windows: s.windows,
-                })),
-            );
+        let (admitted, row) = {
+            let mut windows = slot.lock().unwrap_or_else(|e| e.into_inner());
+            let admitted = windows.admit(rule, shaped, event_time, event);
+            let row = WindowRow {
+                period_minutes: rule.dedup_period_minutes,
+                windows: serde_json::to_string(&*windows).expect("windows serialize"),
+            };
+            (admitted, row)
+        };
+        let key_use = store.put_window(&key.0, &key.1, &row, now_ms)?;
+        if let KeyUse::Evicted { rule_id, dedup } = &key_use {
+            self.hot.invalidate(&(rule_id.clone(), dedup.clone()));
         }
+        self.hot.insert(key, slot);
+        Ok(Admitted {
+            outcome: admitted.admission,
+            key_use,
+            dropped_window: admitted.dropped.is_some(),
+        })
     }
+}
 
-    /// Number of keys held (approximate until moka's pending work is run).
-    pub fn len(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count()
-    }
+/// Reads a key's windows as stored; also what `trailwatch state check` uses to tell whether a
+/// row is one the daemon can read.
+pub fn decode(json: &str) -> Result<KeyWindows, String> {
+    serde_json::from_str(json).map_err(|e| e.to_string())
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+/// [`decode`] as a yes/no check, for `trailwatch state check|repair`.
+pub fn check_row(json: &str) -> Result<(), String> {
+    decode(json).map(|_| ())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Bounds;
     use serde_json::json;
+
+    const NOW: i64 = 1_700_000_000_000;
 
     fn rule(threshold: u32) -> Rule {
         let yaml = format!(
@@ -210,73 +142,144 @@ mod tests {
         OffsetDateTime::from_unix_timestamp(1_700_000_000 + minute * 60).unwrap()
     }
 
-    fn admit(w: &LiveWindows, r: &Rule, key: &str, minute: i64) -> Outcome {
+    fn store(dir: &std::path::Path, max_keys: u64) -> Store {
+        Store::open(
+            dir,
+            Bounds {
+                max_keys,
+                event_ids: 100,
+            },
+        )
+        .unwrap()
+    }
+
+    fn admit(w: &LiveWindows, s: &mut Store, r: &Rule, key: &str, minute: i64) -> Outcome {
         let event = json!({"k": key, "m": minute});
-        w.admit(r, Shaped::new(r, &event), at(minute), &event)
+        w.admit(s, r, Shaped::new(r, &event), at(minute), &event, NOW)
+            .unwrap()
+            .outcome
     }
 
     #[test]
     fn one_alert_per_window_with_threshold() {
-        let w = LiveWindows::new(1000);
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(dir.path(), 1000);
+        let w = LiveWindows::default();
         let r = rule(2);
-        assert!(matches!(admit(&w, &r, "a", 0), Outcome::Pending));
-        match admit(&w, &r, "a", 10) {
+        assert!(matches!(admit(&w, &mut s, &r, "a", 0), Outcome::Pending));
+        match admit(&w, &mut s, &r, "a", 10) {
             Outcome::Opened(alert) => {
                 assert_eq!(alert.event_count, 2);
                 assert_eq!(alert.event["m"], 0, "built from the window's first match");
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(admit(&w, &r, "a", 59), Outcome::Suppressed));
+        assert!(matches!(
+            admit(&w, &mut s, &r, "a", 59),
+            Outcome::Suppressed
+        ));
         assert!(
-            matches!(admit(&w, &r, "a", 61), Outcome::Pending),
+            matches!(admit(&w, &mut s, &r, "a", 61), Outcome::Pending),
             "past the period: new window"
         );
         assert!(
-            matches!(admit(&w, &r, "b", 5), Outcome::Pending),
+            matches!(admit(&w, &mut s, &r, "b", 5), Outcome::Pending),
             "other key"
         );
     }
 
     #[test]
-    fn unique_by_counts_distinct_values() {
-        let yaml = "RuleID: T.Uniq\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nThreshold: 3\nGroupBy: [{Key: k}]\nUniqueBy: {Key: u}\nDetection: [{Condition: AlwaysTrue}]\n";
-        let r = crate::rule::load::parse(std::path::Path::new("t.yml"), yaml).unwrap();
-        let w = LiveWindows::new(100);
-        let admit = |u: &str, minute: i64| {
-            let event = json!({"k": "same", "u": u});
-            w.admit(&r, Shaped::new(&r, &event), at(minute), &event)
+    fn committed_windows_are_read_back_without_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = rule(1);
+        {
+            let mut s = store(dir.path(), 1000);
+            let w = LiveWindows::default();
+            assert!(matches!(admit(&w, &mut s, &r, "a", 0), Outcome::Opened(_)));
+            s.commit().unwrap();
+        }
+        let mut s = store(dir.path(), 1000);
+        let fresh = LiveWindows::default();
+        assert!(matches!(
+            admit(&fresh, &mut s, &r, "a", 30),
+            Outcome::Suppressed
+        ));
+    }
+
+    #[test]
+    fn an_evicted_key_leaves_the_cache_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(dir.path(), 2);
+        let w = LiveWindows::default();
+        let r = rule(1);
+        for key in ["a", "b", "c"] {
+            assert!(matches!(admit(&w, &mut s, &r, key, 0), Outcome::Opened(_)));
+        }
+        assert_eq!(s.window_keys(), 2);
+        // "a" was evicted from the store; a cached copy would wrongly suppress this match.
+        assert!(matches!(admit(&w, &mut s, &r, "a", 1), Outcome::Opened(_)));
+    }
+
+    #[test]
+    fn a_late_backlog_opens_its_own_window() {
+        // Day 5 first, then day 1 on the same key: the old code pruned the day-1 window it had
+        // just opened and counted the match as suppressed in day 5's window.
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(dir.path(), 1000);
+        let w = LiveWindows::default();
+        let r = rule(1);
+        let day = 24 * 60;
+        let Outcome::Opened(newer) = admit(&w, &mut s, &r, "a", 4 * day) else {
+            panic!("day 5 opens")
         };
-        assert!(matches!(admit("a", 0), Outcome::Pending));
-        assert!(
-            matches!(admit("a", 1), Outcome::Pending),
-            "a repeat is not a new value"
-        );
-        assert!(matches!(admit("b", 2), Outcome::Pending));
-        match admit("c", 3) {
-            Outcome::Opened(alert) => assert_eq!(alert.event_count, 4),
+        let Outcome::Opened(late) = admit(&w, &mut s, &r, "a", 0) else {
+            panic!("day 1 must open its own window")
+        };
+        assert_ne!(newer.alert_id, late.alert_id);
+        assert!(matches!(
+            admit(&w, &mut s, &r, "a", 30),
+            Outcome::Suppressed
+        ));
+        assert!(matches!(
+            admit(&w, &mut s, &r, "a", 4 * day + 30),
+            Outcome::Suppressed
+        ));
+        let row = s.window("T.Win", "a").unwrap().unwrap();
+        let counts: Vec<u64> = decode(&row.windows)
+            .unwrap()
+            .windows()
+            .iter()
+            .map(|w| w.tally.count)
+            .collect();
+        assert_eq!(counts, vec![2, 2]);
+    }
+
+    #[test]
+    fn windows_saved_in_state_json_by_the_previous_version_still_work() {
+        // A key's entry exactly as the moka-only window code wrote it into state.json,
+        // migrated by the store at its first open.
+        let old = r#"{"version":1,"checkpoints":{"files":{}},"event_ids":[],"windows":[
+            {"rule_id":"T.Win","dedup":"a","period_minutes":60,"windows":[
+            {"tally":{"start_ms":1700000000000,"first_ms":1700000000000,"last_ms":1700000600000,"count":2},"opened":true,"pending":null},
+            {"tally":{"start_ms":1700007200000,"first_ms":1700007200000,"last_ms":1700007200000,"count":1,"distinct":[]},"opened":false,
+             "pending":[{"title":"t","dedup":"a","severity":"LOW"},"{\"k\":\"a\",\"m\":120}"]}]}]}"#;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("state.json"), old).unwrap();
+        let mut s = store(dir.path(), 100);
+        let row = s.window("T.Win", "a").unwrap().unwrap();
+        assert_eq!(check_row(&row.windows), Ok(()));
+        let w = LiveWindows::default();
+        let r = rule(2);
+        assert!(matches!(
+            admit(&w, &mut s, &r, "a", 20),
+            Outcome::Suppressed
+        ));
+        match admit(&w, &mut s, &r, "a", 130) {
+            Outcome::Opened(alert) => {
+                assert_eq!(alert.event["m"], 120, "built from the saved first match");
+                assert_eq!(alert.event_count, 2);
+            }
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn snapshot_restores_open_windows() {
-        let w = LiveWindows::new(1000);
-        let r = rule(1);
-        assert!(matches!(admit(&w, &r, "a", 0), Outcome::Opened(_)));
-        let saved = w.snapshot();
-        let back = LiveWindows::new(1000);
-        back.restore(saved);
-        assert!(matches!(admit(&back, &r, "a", 30), Outcome::Suppressed));
-    }
-
-    #[test]
-    fn capacity_bounds_the_keys() {
-        let w = LiveWindows::new(100);
-        let r = rule(1);
-        for i in 0..1000 {
-            admit(&w, &r, &format!("k{i}"), 0);
-        }
-        assert!(w.len() <= 100, "{} keys kept", w.len());
     }
 }

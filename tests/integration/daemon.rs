@@ -4,6 +4,7 @@
 //! writing `alerts.jsonl`), an inbox and a state directory. Waiting is done on observable
 //! effects (a log line, alerts in the sink file) with a deadline, never on fixed sleeps.
 
+use crate::state::stored_checkpoints;
 use crate::support::*;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -346,8 +347,13 @@ fn sigterm_processes_and_flushes_everything_queued() {
         300,
         "every queued event processed before exit"
     );
-    let state = std::fs::read_to_string(env.root().join("state/state.json")).unwrap();
-    assert!(state.contains("stream.ndjson"), "checkpoint written");
+    let checkpoints = stored_checkpoints(&env.root().join("state"));
+    assert!(
+        checkpoints
+            .iter()
+            .any(|p| p.path.ends_with("stream.ndjson") && p.offset > 0),
+        "checkpoint written: {checkpoints:?}"
+    );
 }
 
 #[test]
@@ -656,7 +662,7 @@ fn runs_on_built_in_defaults_from_a_checkout() {
     let alert: Value = serde_json::from_str(alerts().lines().next().unwrap()).unwrap();
     assert_eq!(alert["rule_id"], "AWS.RDS.SecurityGroupIngressAuthorized");
     assert!(terminate(&mut child).success());
-    assert!(root.join("var/state/state.json").is_file());
+    assert!(root.join("var/state/state.db").is_file());
 }
 
 /// An exclusive lock shared by every checkout's test run on this machine, held while a test

@@ -3,11 +3,13 @@
 mod check;
 mod daemon;
 mod ip_python;
+mod late_backlog;
 mod load_policy;
 mod replay;
 mod rules_cmd;
 mod sigma;
 mod sinks;
+mod state;
 mod supervision;
 mod support;
 mod test_cmd;
