@@ -14,6 +14,7 @@ pub mod dedup;
 pub mod durable;
 pub mod engine;
 pub mod error;
+pub mod escape;
 pub mod event;
 pub mod files;
 pub mod rule;

@@ -266,7 +266,8 @@ fn run_daemon(config: Option<PathBuf>) -> ExitCode {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
-        .with_target(false);
+        .with_target(false)
+        .fmt_fields(trailwatch::escape::log_fields());
     if journald {
         builder.without_time().with_ansi(false).init();
     } else {

@@ -83,8 +83,9 @@ pub fn line(alert: &Alert, format: LineFormat) -> String {
 
 fn text_line(alert: &Alert) -> String {
     let facts = Facts::of(alert);
-    // Quoted like JSON strings so a title with spaces or newlines stays one parseable field.
-    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    // Quoted so a title with spaces stays one field; newlines, terminal escapes and bidi
+    // overrides are made visible ([`crate::escape`]), so the line stays one line on a terminal.
+    let quote = |s: &str| format!("\"{}\"", crate::escape::line(s).replace('"', "\\\""));
     let mut line = format!(
         "{} {} {} {}",
         alert.created_at,
@@ -121,7 +122,7 @@ mod tests {
         let text = line(&alert, LineFormat::Text);
         assert_eq!(
             text,
-            "2024-01-17T09:31:02Z HIGH AWS.RDS.SecurityGroupIngressAuthorized \"two\\nlines\" \
+            "2024-01-17T09:31:02Z HIGH AWS.RDS.SecurityGroupIngressAuthorized \"two\\u000alines\" \
              account=\"123456789012\" region=\"eu-west-1\" \
              principal=\"arn:aws:iam::123456789012:user/ops\" source_ip=\"198.51.100.7\" \
              events=3 alert_id=0123456789abcdef0123456789abcdef"

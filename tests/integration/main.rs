@@ -2,6 +2,7 @@
 
 mod check;
 mod daemon;
+mod hostile_output;
 mod ip_python;
 mod late_backlog;
 mod load_policy;

@@ -11,6 +11,7 @@
 //! alert of a rule.
 
 use crate::alert::Alert;
+use crate::escape;
 use crate::sink::facts::Facts;
 use crate::sink::syslog::format::{message, syslog_severity};
 use sha2::{Digest, Sha256};
@@ -66,6 +67,13 @@ pub fn encode(alert: &Alert, identifier: &str, include_json: bool) -> Vec<u8> {
     }
     let mut out = Vec::new();
     for (name, value) in &fields {
+        // Event-derived text could carry a forged line or terminal escapes: every field but
+        // the exact JSON is escaped ([`crate::escape`]); rule texts keep their line breaks.
+        let value = match *name {
+            "TRAILWATCH_JSON" => std::borrow::Cow::Borrowed(value.as_str()),
+            "TRAILWATCH_DESCRIPTION" | "TRAILWATCH_RUNBOOK" => escape::text(value),
+            _ => escape::line(value),
+        };
         push_field(&mut out, name, value.as_bytes());
     }
     out

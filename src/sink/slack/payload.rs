@@ -108,9 +108,11 @@ fn reference_text(reference: &str) -> String {
     }
 }
 
-/// Escapes mrkdwn control characters and cuts to `max` characters (escapes included,
-/// never in the middle of one), ending with `…` when cut.
+/// Escapes control characters and bidirectional overrides ([`crate::escape::text`]) and
+/// mrkdwn's own control characters, and cuts to `max` characters (escapes included, never in
+/// the middle of one), ending with `…` when cut.
 pub fn fit(text: &str, max: usize) -> String {
+    let text = &*crate::escape::text(text);
     let escaped = |c: char| match c {
         '&' => Some("&amp;"),
         '<' => Some("&lt;"),
@@ -138,8 +140,10 @@ pub fn fit(text: &str, max: usize) -> String {
     out
 }
 
-/// Cuts plain text to `max` characters, ending with `…` when cut.
+/// Escapes control characters and bidirectional overrides, and cuts plain text to `max`
+/// characters, ending with `…` when cut.
 pub fn clip(text: &str, max: usize) -> String {
+    let text = &*crate::escape::text(text);
     if text.chars().count() <= max {
         return text.to_string();
     }

@@ -9,6 +9,7 @@
 //! MEDIUM→warning, LOW→notice, INFO→info.
 
 use crate::alert::Alert;
+use crate::escape;
 use crate::rule::Severity;
 use crate::sink::facts::Facts;
 use time::macros::format_description;
@@ -46,13 +47,23 @@ pub fn priority(facility: u8, severity: Severity) -> u8 {
     facility * 8 + syslog_severity(severity)
 }
 
-/// The message text shared by both formats: one line.
+/// The message text shared by both formats: one line, with every control character and
+/// bidirectional override of the title made visible ([`crate::escape`]).
 pub fn message(alert: &Alert) -> String {
-    let title = alert.title.split_whitespace().collect::<Vec<_>>().join(" ");
-    format!("[{}] {} ({})", alert.severity, title, alert.rule_id)
+    let title = escape::line(&alert.title)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "[{}] {} ({})",
+        alert.severity,
+        title,
+        escape::line(&alert.rule_id)
+    )
 }
 
-/// The facts carried as structured data (5424) or trailing pairs (3164).
+/// The facts carried as structured data (5424) or trailing pairs (3164), escaped like the
+/// message.
 pub fn params(alert: &Alert) -> Vec<(&'static str, String)> {
     let facts = Facts::of(alert);
     let mut params = vec![
@@ -70,6 +81,9 @@ pub fn params(alert: &Alert) -> Vec<(&'static str, String)> {
     params.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
     params.push(("event_count", alert.event_count.to_string()));
     params
+        .into_iter()
+        .map(|(k, v)| (k, escape::line(&v).into_owned()))
+        .collect()
 }
 
 /// An RFC 5424 message; the MSG part is cut so the whole stays within `max_bytes`.
@@ -187,8 +201,28 @@ mod tests {
             ),
             "{msg}"
         );
-        assert!(msg.contains(r#"dedup="a\"b\]c\\d""#), "{msg}");
+        // The backslash is escaped twice: once by the escaping policy (`\\`), then each of
+        // the two by RFC 5424's PARAM-VALUE rule.
+        assert!(msg.contains(r#"dedup="a\"b\]c\\\\d""#), "{msg}");
         assert!(msg.ends_with("] [HIGH] RDS security group prod-db opened to 0.0.0.0/0 (AWS.RDS.SecurityGroupIngressAuthorized)"), "{msg}");
+    }
+
+    proptest::proptest! {
+        /// Whatever an event puts into the title and the facts, a message is one line with no
+        /// control character and no bidirectional override, in both formats.
+        #[test]
+        fn hostile_text_stays_one_clean_line(
+            title in "\\PC*|[\\x00-\\x1f\\x7f-\\u{9f}\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}a\\]\"<>]*",
+            dedup in "\\PC*|[\\x00-\\x1f\\x7f-\\u{9f}\\u{202e}a]*",
+        ) {
+            let mut alert = sample_alert();
+            alert.title = title;
+            alert.dedup = dedup;
+            let now = datetime!(2024-01-17 09:31:02.5 UTC);
+            for msg in [rfc5424(&alert, &origin(), now, 8192), rfc3164(&alert, &origin(), now, 8192)] {
+                proptest::prop_assert!(!msg.chars().any(crate::escape::is_hazard), "{msg:?}");
+            }
+        }
     }
 
     #[test]
