@@ -25,6 +25,9 @@ pub struct Metrics {
     pub rules_loaded: AtomicU64,
     pub rule_errors: AtomicU64,
     pub rules_hash: Mutex<String>,
+    /// The configured source directories: the only values the `source` label takes, so that
+    /// the number of series stays fixed however many directories CloudTrail's layout creates.
+    source_roots: std::sync::OnceLock<Vec<(std::path::PathBuf, String)>>,
     pub checkpoint_lag_batches: AtomicU64,
     pub pipeline_queue_depth: AtomicU64,
     pub checkpoint_commits: AtomicU64,
@@ -91,6 +94,38 @@ fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
 }
 
 impl Metrics {
+    /// Sets the configured source directories (once, at start): each is labelled as written
+    /// in the configuration and matched in absolute form.
+    pub fn set_source_roots(&self, roots: &[std::path::PathBuf]) {
+        let roots = roots
+            .iter()
+            .map(|r| {
+                let absolute = std::path::absolute(r).unwrap_or_else(|_| r.clone());
+                (
+                    absolute,
+                    crate::escape::line(&r.display().to_string()).into_owned(),
+                )
+            })
+            .collect();
+        let _ = self.source_roots.set(roots);
+    }
+
+    /// The `source` label of a file: the configured source directory it lies under (the
+    /// longest that matches), or `other`.
+    pub fn source_label(&self, path: &std::path::Path) -> String {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        self.source_roots
+            .get()
+            .and_then(|roots| {
+                roots
+                    .iter()
+                    .filter(|(root, _)| absolute.starts_with(root))
+                    .max_by_key(|(root, _)| root.as_os_str().len())
+            })
+            .map(|(_, label)| label.clone())
+            .unwrap_or_else(|| "other".to_string())
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -99,13 +134,13 @@ impl Metrics {
             &mut out,
             "trailwatch_records_read_total",
             "source",
-            "Records read, per source file directory.",
+            "Records read, per configured source directory.",
         );
         self.records_failed.render(
             &mut out,
             "trailwatch_records_failed_total",
             "source",
-            "Records that could not be parsed, per source file directory.",
+            "Records that could not be parsed, per configured source directory.",
         );
         scalar(
             &mut out,

@@ -61,6 +61,13 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let config = loaded.config.clone();
     let notifier = Notifier::from_env();
     let metrics = Arc::new(Metrics::default());
+    metrics.set_source_roots(
+        &config
+            .sources
+            .iter()
+            .map(|s| s.path.clone())
+            .collect::<Vec<_>>(),
+    );
     std::fs::create_dir_all(&config.state_dir)
         .with_context(|| format!("cannot create state_dir {}", config.state_dir.display()))?;
     let _lock = crate::store::lock(&config.state_dir).map_err(|e| StartupError(e.to_string()))?;

@@ -96,14 +96,6 @@ pub fn spawn(
         .collect()
 }
 
-fn source_label(batch: &Batch) -> String {
-    batch
-        .path
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
-}
-
 /// Evaluates one source event.
 pub fn evaluate(
     seq: u64,
@@ -175,7 +167,7 @@ pub fn evaluate(
             }),
         }
     }
-    let label = source_label(&batch);
+    let label = metrics.source_label(&batch.path);
     metrics.records_read.add(&label, records.len() as u64);
     metrics.records_failed.add(&label, bad.len() as u64);
     metrics

@@ -84,3 +84,34 @@ fn a_hostile_file_name_cannot_forge_a_daemon_log_line() {
         "the file name is escaped in the log: {path:?}"
     );
 }
+
+#[test]
+fn metric_labels_name_the_configured_source_not_each_directory() {
+    let env = Env::new();
+    env.listen_on_any_port();
+    let _child = env.start();
+    let port = env.metrics_port();
+    // CloudTrail's layout makes a new directory every day, per account and region.
+    for (n, day) in ["01", "02", "03"].iter().enumerate() {
+        let dir = env.inbox().join(format!(
+            "AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/{day}"
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("trail.ndjson"), lines(&[target(n, n)])).unwrap();
+    }
+    assert!(
+        env.wait_for_alerts(3, Duration::from_secs(20)),
+        "{}",
+        env.log()
+    );
+    let metrics = crate::daemon::http_get(port, "/metrics");
+    let series: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("trailwatch_records_read_total{"))
+        .collect();
+    assert_eq!(
+        series,
+        ["trailwatch_records_read_total{source=\"inbox\"} 3"],
+        "{metrics}"
+    );
+}
