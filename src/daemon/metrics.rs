@@ -239,7 +239,7 @@ type Family = (
 /// The per-sink counters and queue depths, in the exposition format.
 pub fn render_sinks(stats: &[crate::sink::SinkStats]) -> String {
     let mut out = String::new();
-    let families: [Family; 8] = [
+    let families: [Family; 10] = [
         (
             "trailwatch_sink_queue_depth",
             "gauge",
@@ -287,6 +287,18 @@ pub fn render_sinks(stats: &[crate::sink::SinkStats]) -> String {
             "counter",
             "Delivery attempts retried.",
             |s| s.retries,
+        ),
+        (
+            "trailwatch_sink_timeouts_total",
+            "counter",
+            "Delivery attempts abandoned at retry.attempt_timeout_secs (and retried).",
+            |s| s.timeouts,
+        ),
+        (
+            "trailwatch_sink_spool_failures_total",
+            "counter",
+            "Spool writes that failed (a full disk, say); the alert was not accepted and is retried.",
+            |s| s.spool_failures,
         ),
     ];
     for (name, kind, help, get) in families {
