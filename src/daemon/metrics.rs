@@ -38,6 +38,8 @@ pub struct Metrics {
     pub dedup_windows_dropped: AtomicU64,
     /// State commits that failed and were retried (a full disk, say).
     pub state_commit_failures: AtomicU64,
+    /// Opens that found no descriptor free (EMFILE/ENFILE); the file was tried again later.
+    pub open_file_retries: std::sync::Arc<AtomicU64>,
 }
 
 /// A counter family with one label.
@@ -223,6 +225,13 @@ impl Metrics {
             "counter",
             "State store commits that failed and were retried.",
             get(&self.state_commit_failures),
+        );
+        scalar(
+            &mut out,
+            "trailwatch_open_file_retries_total",
+            "counter",
+            "File opens that found no descriptor free (EMFILE/ENFILE) and were retried later.",
+            get(&self.open_file_retries),
         );
         out
     }

@@ -9,6 +9,7 @@
 use super::checkpoint::Checkpoints;
 use super::delivery::{self, Delivery, Shape};
 use super::fingerprint::{FileKey, Fingerprint};
+use super::open_files::{is_exhaustion, OpenFiles};
 use super::tail::Tail;
 use super::{Batch, Limits};
 use crate::config::{ReadFrom, SourceConfig};
@@ -17,7 +18,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use notify::{RecursiveMode, Watcher};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -31,8 +32,10 @@ pub struct Settings {
     pub rescan_interval: Duration,
     /// How long a cut-short delivery file must stay unchanged before it is called corrupt.
     pub incomplete_grace: Duration,
-    /// Bound on tailed files kept open at once.
+    /// Bound on tailed files holding a descriptor at once (see [`super::open_files`]).
     pub max_open_files: usize,
+    /// Counts each EMFILE/ENFILE met while opening a file (`trailwatch_open_file_retries_total`).
+    pub open_file_retries: Arc<AtomicU64>,
 }
 
 /// What the pipeline receives.
@@ -107,6 +110,20 @@ struct Loop {
     done: HashMap<FileKey, PathBuf>,
     resume: Checkpoints,
     first_scan: bool,
+    budget: OpenFiles,
+    /// Set when descriptors ran out during a poll: some files wait to be read, so the loop
+    /// polls again on its next tick instead of waiting for the next change or rescan.
+    starved: bool,
+}
+
+/// What draining a tail left behind.
+enum Drained {
+    /// Read to its end (or as far as it goes now).
+    Read,
+    /// Not readable any more (gone, replaced): the tail is forgotten.
+    Gone,
+    /// No descriptor could be had: the tail is kept and tried again later.
+    Starved,
 }
 
 /// Starts the discovery thread. `resume` holds the committed checkpoints.
@@ -145,8 +162,12 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("trailwatch-sources".into())
         .spawn(move || {
+            let budget =
+                OpenFiles::new(settings.max_open_files, settings.open_file_retries.clone());
             let mut state = Loop {
                 roots,
+                budget,
+                starved: false,
                 settings,
                 out,
                 tails: HashMap::new(),
@@ -180,6 +201,7 @@ pub fn spawn(
                         }
                         state.changed(changed);
                     }
+                    Err(RecvTimeoutError::Timeout) if state.starved => state.poll_all(),
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
@@ -203,9 +225,15 @@ impl Loop {
     fn scan(&mut self) {
         tracing::trace!(tails = self.tails.len(), "scan");
         let mut seen: HashMap<FileKey, PathBuf> = HashMap::new();
+        let mut complete = true;
         for i in 0..self.roots.len() {
             let mut files = Vec::new();
-            walk(&self.roots[i].path, &mut files);
+            if let Err(e) = walk(&self.roots[i].path, &mut files) {
+                let root = self.roots[i].path.clone();
+                self.budget.exhausted(&root, &e);
+                self.starved = true;
+                complete = false;
+            }
             for path in files {
                 if let Some(key) = self.consider(i, &path) {
                     seen.insert(key, path);
@@ -213,6 +241,12 @@ impl Loop {
             }
         }
         self.first_scan = false;
+        if !complete {
+            // A directory could not be listed for want of a descriptor: its files are not
+            // gone, only unseen. Forget nothing this time.
+            self.poll_all();
+            return;
+        }
         // Files gone from every root: finish tails (a renamed file may still hold lines),
         // forget the rest.
         let gone: Vec<FileKey> = self
@@ -225,6 +259,7 @@ impl Loop {
             if let Some(mut tail) = self.tails.remove(&key) {
                 if tail.is_open() {
                     self.drain(&mut tail);
+                    self.budget.closed();
                 }
             }
         }
@@ -239,7 +274,8 @@ impl Loop {
         for path in paths {
             if path.is_dir() {
                 let mut files = Vec::new();
-                walk(&path, &mut files);
+                // Incomplete for want of descriptors: the next rescan lists it again.
+                let _ = walk(&path, &mut files);
                 for f in files {
                     if let Some(i) = self.root_of(&f) {
                         self.consider(i, &f);
@@ -285,9 +321,13 @@ impl Loop {
                 return None;
             }
         }
-        let fingerprint = Fingerprint::of(path).ok()?;
+        // Each of these opens the file for a moment. Out of descriptors, the file is left
+        // untracked and considered again by the next rescan; it is never taken for a new file
+        // (which would read a checkpointed file again from its start).
+        let fingerprint = self.starved_on(path, Fingerprint::of(path))?;
         if let Some(cp) = self.resume.get(key).cloned() {
-            if cp.fingerprint.still_matches(path).unwrap_or(false) {
+            let matches = self.starved_on(path, cp.fingerprint.still_matches(path))?;
+            if matches {
                 if cp.done {
                     self.done.insert(key, path.to_path_buf());
                 } else {
@@ -297,7 +337,7 @@ impl Loop {
                 return Some(key);
             }
         }
-        match delivery::shape(&path.to_path_buf()).ok()? {
+        match self.starved_on(path, delivery::shape(&path.to_path_buf()))? {
             Shape::Unknown => None,
             Shape::Delivery => {
                 self.pending.insert(
@@ -327,45 +367,122 @@ impl Loop {
         }
     }
 
+    /// Reads what is new in every tail and tries every pending delivery file.
     fn poll_all(&mut self) {
+        self.starved = false;
         let keys: Vec<FileKey> = self.tails.keys().copied().collect();
         for key in keys {
-            if let Some(mut tail) = self.tails.remove(&key) {
-                if self.drain(&mut tail) {
-                    self.tails.insert(key, tail);
-                }
+            let Some(mut tail) = self.tails.remove(&key) else {
+                continue;
+            };
+            let was_open = tail.is_open();
+            // A closed tail costs a stat here, not a descriptor, unless it changed; and once
+            // descriptors ran out this round, closed tails wait for the next one.
+            if !was_open && (self.starved || !tail.may_have_changed()) {
+                self.tails.insert(key, tail);
+                continue;
             }
+            if !was_open {
+                self.make_room();
+            }
+            match self.drain(&mut tail) {
+                Drained::Gone => {
+                    if was_open {
+                        self.budget.closed();
+                    }
+                    continue;
+                }
+                Drained::Starved => self.release_half(),
+                Drained::Read => {}
+            }
+            if !was_open && tail.is_open() {
+                self.budget.opened(key);
+            }
+            self.tails.insert(key, tail);
         }
-        self.bound_open_files();
+        if self.budget.needs_compaction() {
+            let tails = &self.tails;
+            self.budget
+                .compact(|k| tails.get(k).is_some_and(Tail::is_open));
+        }
         let keys: Vec<FileKey> = self.pending.keys().copied().collect();
         for key in keys {
             self.try_delivery(key);
         }
     }
 
-    /// Reads a tail to its end. Returns false when the file is no longer readable.
-    fn drain(&mut self, tail: &mut Tail) -> bool {
-        loop {
-            match tail.read(&self.settings.limits) {
-                Ok(Some(batch)) => {
-                    tracing::debug!(path = %tail.path.display(), records = batch.records.len(), offset = batch.offset, "read");
-                    self.send(SourceEvent::Batch(batch))
+    /// Closes the tail opened longest ago if the cap is reached, so that opening one more
+    /// stays within `max_open_files`.
+    fn make_room(&mut self) {
+        while !self.budget.has_room() {
+            match self.budget.oldest() {
+                Some(key) => {
+                    if let Some(tail) = self.tails.get_mut(&key).filter(|t| t.is_open()) {
+                        tail.close();
+                        self.budget.closed();
+                    }
                 }
-                Ok(None) => return true,
-                Err(e) => {
-                    tracing::debug!(path = %tail.path.display(), error = %e, "tail ended");
-                    return false;
+                None => {
+                    // The count drifted from the tails (it must not, but a wrong count must
+                    // not stop reading either): recount.
+                    let tails = &self.tails;
+                    self.budget
+                        .compact(|k| tails.get(k).is_some_and(Tail::is_open));
+                    if !self.budget.has_room() {
+                        return;
+                    }
                 }
             }
         }
     }
 
-    /// Keeps at most `max_open_files` tails open; closed ones reopen by path when they change.
-    fn bound_open_files(&mut self) {
-        let open = self.tails.values().filter(|t| t.is_open()).count();
-        let excess = open.saturating_sub(self.settings.max_open_files);
-        for tail in self.tails.values_mut().filter(|t| t.is_open()).take(excess) {
-            tail.close();
+    /// The process ran out of descriptors: give half of ours back, so the rest of the daemon
+    /// (sinks, the store, the metrics listener) can work, and read on with the other half.
+    fn release_half(&mut self) {
+        self.starved = true;
+        for _ in 0..self.budget.open().div_ceil(2) {
+            let Some(key) = self.budget.oldest() else {
+                break;
+            };
+            if let Some(tail) = self.tails.get_mut(&key).filter(|t| t.is_open()) {
+                tail.close();
+                self.budget.closed();
+            }
+        }
+    }
+
+    /// `result` of opening `path`, with EMFILE/ENFILE counted as back-pressure. `None` when
+    /// it failed, for whatever reason.
+    fn starved_on<T>(&mut self, path: &Path, result: std::io::Result<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(e) if is_exhaustion(&e) => {
+                self.budget.exhausted(path, &e);
+                self.starved = true;
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Reads a tail to its end.
+    fn drain(&mut self, tail: &mut Tail) -> Drained {
+        loop {
+            match tail.read(&self.settings.limits) {
+                Ok(Some(batch)) => {
+                    tracing::debug!(path = ?tail.path, records = batch.records.len(), offset = batch.offset, "read");
+                    self.send(SourceEvent::Batch(batch))
+                }
+                Ok(None) => return Drained::Read,
+                Err(e) if is_exhaustion(&e) => {
+                    self.budget.exhausted(&tail.path, &e);
+                    return Drained::Starved;
+                }
+                Err(e) => {
+                    tracing::debug!(path = ?tail.path, error = %e, "tail ended");
+                    return Drained::Gone;
+                }
+            }
         }
     }
 
@@ -384,6 +501,12 @@ impl Loop {
         let limits = self.settings.limits;
         match delivery::read(&p.path, limits.max_file_bytes, last_try) {
             Ok(Delivery::Incomplete) => {}
+            Err(e) if is_exhaustion(&e) => {
+                // Not the file's fault: it stays pending and is tried on the next poll.
+                let path = p.path.clone();
+                self.budget.exhausted(&path, &e);
+                self.starved = true;
+            }
             Ok(Delivery::Read { records, bad }) => {
                 let p = self.pending.remove(&key).expect("present");
                 let mut chunks: Vec<Vec<_>> = records
@@ -424,8 +547,16 @@ impl Loop {
     }
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
-    // Which files count is decided per root (include/exclude); an unreadable directory is
-    // simply not there yet.
-    crate::files::walk(dir, &|_| true, files, &mut |_, _| {});
+/// Lists every file under `dir`. Which files count is decided per root (include/exclude); an
+/// unreadable directory is simply not there yet, except when it could not be opened for want
+/// of a descriptor: that error is returned, because the list is then incomplete and a file
+/// missing from it must not be taken for gone.
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut starved = None;
+    crate::files::walk(dir, &|_| true, files, &mut |_, e| {
+        if is_exhaustion(&e) {
+            starved = Some(e);
+        }
+    });
+    starved.map_or(Ok(()), Err)
 }
