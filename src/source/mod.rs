@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod delivery;
 pub mod fingerprint;
 pub mod open_files;
+mod poll;
 pub mod tail;
 pub mod watch;
 

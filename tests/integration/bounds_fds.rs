@@ -21,11 +21,11 @@ const MAX_OPEN_FILES: usize = 256;
 /// delivered-log rewrite, the store's journal.
 const TRANSIENT: usize = 16;
 
-/// The two tests each run a daemon that reads thousands of files: one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// The daemon tests of the bounds run one at a time (two of them read thousands of files).
+pub static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A daemon child killed (SIGKILL) when dropped.
-struct Child9(Child);
+pub struct Child9(pub Child);
 
 impl Drop for Child9 {
     fn drop(&mut self) {
@@ -34,14 +34,14 @@ impl Drop for Child9 {
     }
 }
 
-struct Inbox {
+pub struct Inbox {
     dir: tempfile::TempDir,
 }
 
 impl Inbox {
     /// A daemon directory on tmpfs when there is one: this test is about descriptors, and
     /// thousands of alerts each fsynced to a real disk would only make it slow.
-    fn new() -> Inbox {
+    pub fn new() -> Inbox {
         let shm = Path::new("/dev/shm");
         let dir = if shm.is_dir() {
             tempfile::tempdir_in(shm).unwrap()
@@ -62,17 +62,22 @@ impl Inbox {
         Inbox { dir }
     }
 
-    fn root(&self) -> &Path {
+    pub fn root(&self) -> &Path {
         self.dir.path()
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         std::fs::read_to_string(self.root().join("daemon.log")).unwrap_or_default()
     }
 
     /// Starts the daemon with `RLIMIT_NOFILE` set to `limit` in the child before exec.
-    fn start(&self, limit: u64) -> Child9 {
-        let log = std::fs::File::create(self.root().join("daemon.log")).unwrap();
+    pub fn start(&self, limit: u64) -> Child9 {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.root().join("daemon.log"))
+            .unwrap();
+        let runs_before = self.log().matches("trailwatch running").count();
         let mut command = Command::new(env!("CARGO_BIN_EXE_trailwatch"));
         command
             .args(["run", "--config", "trailwatch.yaml"])
@@ -97,7 +102,9 @@ impl Inbox {
         assert!(
             wait_until(Duration::from_secs(30), || self
                 .log()
-                .contains("trailwatch running")),
+                .matches("trailwatch running")
+                .count()
+                > runs_before),
             "daemon did not start:\n{}",
             self.log()
         );
@@ -105,7 +112,7 @@ impl Inbox {
     }
 
     /// Writes `n` NDJSON files of one matching record each, spread over 10 directories.
-    fn drop_files(&self, n: usize) {
+    pub fn drop_files(&self, n: usize) {
         for i in 0..n {
             let dir = self.root().join(format!("inbox/d{}", i % 10));
             std::fs::create_dir_all(&dir).unwrap();
@@ -116,13 +123,13 @@ impl Inbox {
         }
     }
 
-    fn alert_lines(&self) -> usize {
+    pub fn alert_lines(&self) -> usize {
         let text = std::fs::read(self.root().join("alerts.jsonl")).unwrap_or_default();
         text.iter().filter(|b| **b == b'\n').count()
     }
 
     /// Every one of `n` alerts written exactly once.
-    fn assert_each_alert_once(&self, n: usize) {
+    pub fn assert_each_alert_once(&self, n: usize) {
         let text = std::fs::read_to_string(self.root().join("alerts.jsonl")).unwrap();
         let mut seen = std::collections::HashMap::new();
         for line in text.lines() {
@@ -138,7 +145,7 @@ impl Inbox {
     }
 
     /// The value of an unlabelled metric, read from the daemon's `/metrics`.
-    fn metric(&self, name: &str) -> u64 {
+    pub fn metric(&self, name: &str) -> u64 {
         let log = self.log();
         let listen = log
             .lines()

@@ -151,21 +151,33 @@ async fn a_syslog_collector_that_stops_reading_times_out_and_nothing_is_lost_or_
 }
 
 /// A small tmpfs mounted for the test and unmounted when dropped.
-struct SmallDisk {
-    dir: tempfile::TempDir,
+pub struct SmallDisk {
+    path: PathBuf,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl SmallDisk {
-    /// `None` (after saying why, loudly) when mounting is not permitted here.
-    fn mount(size: &str) -> Option<SmallDisk> {
+    /// A new disk in a temporary directory; `None` (after saying why, loudly) when mounting
+    /// is not permitted here.
+    pub fn mount(size: &str) -> Option<SmallDisk> {
         let dir = tempfile::tempdir().unwrap();
+        let mut disk = SmallDisk::mount_at(dir.path(), size)?;
+        disk._dir = Some(dir);
+        Some(disk)
+    }
+
+    /// A new disk mounted on the existing directory `path`.
+    pub fn mount_at(path: &Path, size: &str) -> Option<SmallDisk> {
         let status = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
+            .arg(path)
             .stderr(std::process::Stdio::piped())
             .output();
         match status {
-            Ok(out) if out.status.success() => Some(SmallDisk { dir }),
+            Ok(out) if out.status.success() => Some(SmallDisk {
+                path: path.to_path_buf(),
+                _dir: None,
+            }),
             other => {
                 eprintln!(
                     "\n*** SKIPPED: the full-disk spool test needs to mount a tmpfs (root); \
@@ -176,12 +188,12 @@ impl SmallDisk {
         }
     }
 
-    fn path(&self) -> &Path {
-        self.dir.path()
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Fills the disk, then frees `leave` bytes of it again.
-    fn fill_leaving(&self, leave: u64) -> PathBuf {
+    pub fn fill_leaving(&self, leave: u64) -> PathBuf {
         let filler = self.path().join("filler");
         let mut f = std::fs::File::create(&filler).unwrap();
         let chunk = vec![0u8; 4096];
@@ -200,7 +212,7 @@ impl SmallDisk {
 impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount")
-            .arg(self.dir.path())
+            .arg(&self.path)
             .status();
     }
 }
