@@ -72,6 +72,11 @@ impl Inbox {
 
     /// Starts the daemon with `RLIMIT_NOFILE` set to `limit` in the child before exec.
     pub fn start(&self, limit: u64) -> Child9 {
+        self.start_with(limit, Stdio::null())
+    }
+
+    /// [`Inbox::start`] with the daemon's standard output going to `stdout`.
+    pub fn start_with(&self, limit: u64, stdout: Stdio) -> Child9 {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -83,7 +88,7 @@ impl Inbox {
             .args(["run", "--config", "trailwatch.yaml"])
             .current_dir(self.root())
             .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(log);
         // SAFETY: only setrlimit, which is async-signal-safe, runs between fork and exec.
         unsafe {

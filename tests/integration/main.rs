@@ -1,6 +1,6 @@
 //! Integration tests: the `trailwatch` binary run as a child process against real files.
 
-mod bounds_disk;
+mod bounds_daemon;
 mod bounds_fds;
 mod bounds_sinks;
 mod check;
