@@ -136,6 +136,10 @@ impl Loop {
                     self.budget.exhausted(&tail.path, &e);
                     return Drained::Starved;
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                    tracing::warn!(path = ?tail.path, error = %e, "a tailed file was replaced; not read");
+                    return Drained::Gone;
+                }
                 Err(e) => {
                     tracing::debug!(path = ?tail.path, error = %e, "tail ended");
                     return Drained::Gone;
@@ -148,7 +152,29 @@ impl Loop {
         let Some(p) = self.pending.get_mut(&key) else {
             return;
         };
-        let now_seen = std::fs::metadata(&p.path)
+        let metadata = std::fs::metadata(&p.path).ok();
+        if let Some(m) = metadata
+            .as_ref()
+            .filter(|m| !m.is_file() || FileKey::of(m) != key)
+        {
+            // Swapped while it waited. Another regular file there (a sync tool renaming the
+            // complete copy into place) is picked up as a new file; a FIFO or a link to a
+            // device is never read.
+            let refused = !m.is_file();
+            let p = self.pending.remove(&key).expect("present");
+            if refused {
+                tracing::warn!(path = ?p.path, "a pending delivery file was replaced by something that is not a regular file; not read");
+                self.send(SourceEvent::Bad(BadInput {
+                    path: p.path,
+                    place: None,
+                    message:
+                        "replaced while pending by something that is not a regular file; not read"
+                            .into(),
+                }));
+            }
+            return;
+        }
+        let now_seen = metadata
             .map(|m| (m.len(), m.modified().ok()))
             .unwrap_or(p.seen);
         if now_seen != p.seen {

@@ -89,7 +89,9 @@ impl Tail {
                 "the file at this path is no longer the tailed file",
             ));
         }
-        File::open(&self.path)
+        // Checked on the descriptor, not the path: a swap in between cannot make the reader
+        // block on a FIFO or read a device for ever.
+        super::fingerprint::open_regular(&self.path)
     }
 
     /// Reads what is new, up to `limits.batch_records` records. `Ok(None)` when there is

@@ -1,5 +1,7 @@
 //! Descriptor bounds of the real daemon: thousands of NDJSON files in the inbox under a
-//! `LimitNOFILE`-like limit set on the child, with `/proc/PID/fd` counted while it reads.
+//! `LimitNOFILE`-like limit set on the child, with `/proc/PID/fd` counted while it reads; and
+//! files swapped for a FIFO or a link to `/dev/zero` while they wait, which must neither block
+//! nor feed the reader.
 //!
 //! The cap under test is `max_open_files` (256, `src/daemon/mod.rs`) tailed files, on top of
 //! the descriptors the idle daemon already holds (store, sinks, runtime, inotify), plus a few
@@ -294,5 +296,45 @@ fn running_out_of_descriptors_is_back_pressure_not_a_lost_file() {
         "one WARN a minute at most, got {warnings}"
     );
     assert!(!inbox.log().contains("cannot read"), "{}", inbox.log());
+    drop(child);
+}
+
+#[test]
+fn a_pending_file_swapped_for_a_fifo_or_a_device_is_refused_and_reading_goes_on() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let inbox = Inbox::new();
+    let child = inbox.start(1024);
+    let dir = inbox.root().join("inbox");
+    // Two delivery files still being written (cut short), then one complete NDJSON file:
+    // its alert shows that the loop has seen the other two.
+    write(&dir.join("a.json"), b"{\"Records\":[");
+    write(&dir.join("b.json"), b"{\"Records\":[");
+    write(&dir.join("first.ndjson"), &lines(&[target(0, 0)]));
+    assert!(wait_until(Duration::from_secs(30), || inbox.alert_lines() >= 1));
+    // Swapped within their grace period, each by a rename over it (so the path never
+    // disappears in between).
+    let fifo = std::ffi::CString::new(dir.join("a.tmp").as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::fs::rename(dir.join("a.tmp"), dir.join("a.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("b.tmp")).unwrap();
+    std::fs::rename(dir.join("b.tmp"), dir.join("b.json")).unwrap();
+    // The reader is not stuck on either: a later file is read.
+    write(&dir.join("second.ndjson"), &lines(&[target(1, 1)]));
+    assert!(
+        wait_until(Duration::from_secs(30), || inbox.alert_lines() >= 2),
+        "the reader is stuck:\n{}",
+        inbox.log()
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || inbox
+            .log()
+            .matches("not a regular file")
+            .count()
+            >= 2),
+        "{}",
+        inbox.log()
+    );
+    assert_eq!(inbox.metric("trailwatch_files_failed_total"), 2);
     drop(child);
 }
