@@ -34,6 +34,21 @@ pub fn append_synced(file: &mut File, bytes: &[u8]) -> io::Result<()> {
     file.sync_data()
 }
 
+/// Appends one or more whole records to a file whose known-good length is `end`, and syncs.
+///
+/// A write that fails halfway (ENOSPC, EIO) leaves part of a record behind, and the next
+/// append would glue its record onto that fragment, making both unreadable. So the file is
+/// cut back to `end` after a failure, and again before the next append if that cut failed
+/// too. Truncating frees blocks, so it works on a full disk.
+pub fn append_synced_whole(file: &mut File, bytes: &[u8], end: u64) -> io::Result<()> {
+    if file.metadata()?.len() != end {
+        file.set_len(end)?;
+    }
+    append_synced(file, bytes).inspect_err(|_| {
+        let _ = file.set_len(end).and_then(|()| file.sync_data());
+    })
+}
+
 /// Replaces `path` with `bytes` atomically and durably.
 pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");

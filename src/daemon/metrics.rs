@@ -41,6 +41,8 @@ pub struct Metrics {
     pub dedup_windows_dropped: AtomicU64,
     /// State commits that failed and were retried (a full disk, say).
     pub state_commit_failures: AtomicU64,
+    /// Opens that found no descriptor free (EMFILE/ENFILE); the file was tried again later.
+    pub open_file_retries: std::sync::Arc<AtomicU64>,
 }
 
 /// A counter family with one label.
@@ -273,6 +275,13 @@ impl Metrics {
             "State store commits that failed and were retried.",
             get(&self.state_commit_failures),
         );
+        scalar(
+            &mut out,
+            "trailwatch_open_file_retries_total",
+            "counter",
+            "File opens that found no descriptor free (EMFILE/ENFILE) and were retried later.",
+            get(&self.open_file_retries),
+        );
         out
     }
 }
@@ -288,7 +297,7 @@ type Family = (
 /// The per-sink counters and queue depths, in the exposition format.
 pub fn render_sinks(stats: &[crate::sink::SinkStats]) -> String {
     let mut out = String::new();
-    let families: [Family; 8] = [
+    let families: [Family; 10] = [
         (
             "trailwatch_sink_queue_depth",
             "gauge",
@@ -336,6 +345,18 @@ pub fn render_sinks(stats: &[crate::sink::SinkStats]) -> String {
             "counter",
             "Delivery attempts retried.",
             |s| s.retries,
+        ),
+        (
+            "trailwatch_sink_timeouts_total",
+            "counter",
+            "Delivery attempts abandoned at retry.attempt_timeout_secs (and retried).",
+            |s| s.timeouts,
+        ),
+        (
+            "trailwatch_sink_spool_failures_total",
+            "counter",
+            "Spool writes that failed (a full disk, say); the alert was not accepted and is retried.",
+            |s| s.spool_failures,
         ),
     ];
     for (name, kind, help, get) in families {

@@ -133,6 +133,7 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         rescan_interval: Duration::from_secs(2),
         incomplete_grace: Duration::from_secs(10),
         max_open_files: 256,
+        open_file_retries: metrics.open_file_retries.clone(),
     };
     let source = watch::spawn(settings, resume, source_tx).map_err(StartupError)?;
 

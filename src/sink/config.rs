@@ -237,6 +237,10 @@ pub struct RetryConfig {
     /// Ceiling of a `Retry-After` the endpoint asks for.
     #[serde(default = "default_max_retry_after_secs")]
     pub max_retry_after_secs: u64,
+    /// Longest one delivery attempt may take before it is abandoned and retried, whatever
+    /// the sink does (a peer that stops reading, a blocked pipe, a hung file system).
+    #[serde(default = "default_attempt_timeout_secs")]
+    pub attempt_timeout_secs: u64,
 }
 
 impl Default for RetryConfig {
@@ -245,6 +249,7 @@ impl Default for RetryConfig {
             initial_backoff_ms: default_initial_backoff_ms(),
             max_backoff_secs: default_max_backoff_secs(),
             max_retry_after_secs: default_max_retry_after_secs(),
+            attempt_timeout_secs: default_attempt_timeout_secs(),
         }
     }
 }
@@ -266,6 +271,9 @@ fn default_max_backoff_secs() -> u64 {
 }
 fn default_max_retry_after_secs() -> u64 {
     3_600
+}
+fn default_attempt_timeout_secs() -> u64 {
+    30
 }
 
 /// `path` as given when absolute, else under `base`.

@@ -23,6 +23,9 @@ pub struct DeliveredLog {
     ids: HashSet<String>,
     keep: usize,
     lines: usize,
+    /// Length of the file up to its last whole line, once known: where a failed append is
+    /// cut back to.
+    end: Option<u64>,
 }
 
 impl DeliveredLog {
@@ -40,6 +43,7 @@ impl DeliveredLog {
             ids: HashSet::new(),
             keep,
             lines: 0,
+            end: None,
         };
         // Only complete lines: a crash can leave half an id at the end.
         for id in text
@@ -81,7 +85,14 @@ impl DeliveredLog {
             self.file = Some(durable::open_append(&self.path)?);
         }
         if let Some(file) = self.file.as_mut() {
-            durable::append_synced(file, text.as_bytes())?;
+            // Opening compacts a torn tail away, so the length found first is all whole lines.
+            let end = match self.end {
+                Some(end) => end,
+                None => file.metadata()?.len(),
+            };
+            self.end = Some(end);
+            durable::append_synced_whole(file, text.as_bytes(), end)?;
+            self.end = Some(end + text.len() as u64);
         }
         if self.lines > self.keep.saturating_mul(2).max(64) {
             self.compact()?;
@@ -120,6 +131,7 @@ impl DeliveredLog {
             text.push('\n');
         }
         self.file = None;
+        self.end = None;
         durable::replace(&self.path, text.as_bytes())?;
         self.lines = self.order.len();
         Ok(())

@@ -10,6 +10,13 @@
 //! reload can still be abandoned), `Run`, `Drain` (deliver what is waiting, then end) and
 //! `Stop` (end after the send in progress, if any). Stopping never interrupts a send halfway:
 //! a half-sent HTTP request is the surest way to notify twice.
+//!
+//! A send that takes longer than `retry.attempt_timeout_secs` is abandoned and counts as a
+//! retryable failure, so a peer that accepts and never reads (or a pipe nobody drains) holds
+//! the queue for that long at most. Dropping the attempt is safe only because every sink
+//! either sends one alert per attempt (syslog, journald, Slack, webhook: what was not
+//! acknowledged is sent again, as after any failure) or remembers which alerts a late write
+//! did put out (file, stdout), so the retry skips them.
 
 use super::config::RetryConfig;
 use super::queue::Queue;
@@ -45,6 +52,7 @@ pub struct Driver<S: Sink> {
     sink: S,
     queue: Arc<Queue>,
     backoff: Backoff,
+    attempt_timeout: Duration,
     mode: watch::Receiver<Mode>,
     reopen: Arc<AtomicU64>,
     reopened: u64,
@@ -58,6 +66,7 @@ impl<S: Sink> Driver<S> {
             sink,
             queue: controls.queue,
             backoff: Backoff::new(&controls.retry),
+            attempt_timeout: Duration::from_secs(controls.retry.attempt_timeout_secs.max(1)),
             mode: controls.mode,
             reopen: controls.reopen,
             reopened,
@@ -108,7 +117,17 @@ impl<S: Sink> Driver<S> {
                 self.reopened = generation;
                 self.sink.reopen();
             }
-            let result = self.sink.send(&batch).await;
+            let result =
+                match tokio::time::timeout(self.attempt_timeout, self.sink.send(&batch)).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        self.queue.timed_out();
+                        Err(SinkError::retryable(format!(
+                            "delivery attempt timed out after {} s",
+                            self.attempt_timeout.as_secs()
+                        )))
+                    }
+                };
             self.settle(result, batch.len()).await;
         }
         tracing::debug!(sink = self.queue.name(), "sink driver stopped");

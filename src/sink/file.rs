@@ -166,7 +166,19 @@ impl Sink for FileSink {
         let batch = batch.to_vec();
         let state = self.state.clone();
         blocking(move || {
-            let mut writer = state.lock().unwrap_or_else(|e| e.into_inner());
+            // A write abandoned at the driver's timeout (a FIFO nobody reads, a hung NFS
+            // mount) still holds the lock on its blocking thread. Waiting for it here would
+            // pile one stuck thread on another at each retry; failing fast leaves the retry
+            // to the driver, and the late write's ids land in `recent`, so it is not doubled.
+            let mut writer = match state.try_lock() {
+                Ok(w) => w,
+                Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    return Err(SinkError::retryable(
+                        "the previous write to this file has not finished yet",
+                    ))
+                }
+            };
             let recent = match writer.recent.take() {
                 Some(r) => r,
                 None => RecentIds::read_back(&writer.path),

@@ -99,7 +99,12 @@ impl Queue {
                 let pushed = queue.lock().push(alert, &json);
                 pushed.map_err(|e| queue.spool_err(e))
             })
-            .await?;
+            .await
+            .inspect_err(|_| {
+                // Not accepted: the caller (the alert stage) retries, which holds the
+                // checkpoints and so the reading until the spool can be written again.
+                self.counters.spool_failures.add(1);
+            })?;
             match pushed {
                 Pushed::Accepted { dropped } => {
                     self.counters.accepted.add(1);
@@ -168,6 +173,11 @@ impl Queue {
     pub fn release(&self) {
         self.lock().release();
         self.counters.retries.add(1);
+    }
+
+    /// Counts an attempt abandoned at its timeout.
+    pub fn timed_out(&self) {
+        self.counters.timeouts.add(1);
     }
 
     /// Applies new queue settings (hot reload) without losing what is waiting.

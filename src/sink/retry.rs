@@ -60,6 +60,7 @@ mod tests {
             initial_backoff_ms: 100,
             max_backoff_secs: 1,
             max_retry_after_secs: 60,
+            ..RetryConfig::default()
         });
         let first = b.failed(None);
         assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));

@@ -8,7 +8,9 @@
 //! outweigh live ones it is rewritten, so the file stays near the size of what is waiting.
 //!
 //! A crash can leave a torn last line; it is ignored (its `publish` never returned, so the
-//! source will read that event again). A line that does not parse is skipped with a warning
+//! source will read that event again). A write that fails (a full disk) is cut off again at
+//! once, so it never leaves a fragment for the next record to be glued onto; the alert is not
+//! accepted, and the caller retries until space returns. A line that does not parse is skipped with a warning
 //! rather than blocking every alert behind it.
 
 use crate::alert::Alert;
@@ -50,7 +52,7 @@ impl SpoolFile {
         line.push(b'+');
         line.extend_from_slice(json);
         line.push(b'\n');
-        durable::append_synced(&mut self.file, &line)?;
+        durable::append_synced_whole(&mut self.file, &line, self.len)?;
         self.len += line.len() as u64;
         Ok(())
     }
@@ -66,7 +68,7 @@ impl SpoolFile {
         if text.is_empty() {
             return Ok(());
         }
-        durable::append_synced(&mut self.file, text.as_bytes())?;
+        durable::append_synced_whole(&mut self.file, text.as_bytes(), self.len)?;
         self.len += text.len() as u64;
         Ok(())
     }

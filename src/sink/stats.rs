@@ -28,6 +28,8 @@ pub struct Counters {
     pub dropped: Counter,
     pub rejected: Counter,
     pub retries: Counter,
+    pub timeouts: Counter,
+    pub spool_failures: Counter,
 }
 
 /// A snapshot of one sink's counters.
@@ -50,6 +52,10 @@ pub struct SinkStats {
     pub rejected: u64,
     /// Failed attempts that were retried.
     pub retries: u64,
+    /// Attempts abandoned at `retry.attempt_timeout_secs` (also counted in `retries`).
+    pub timeouts: u64,
+    /// Spool writes that failed (ENOSPC, EIO): the alert was not accepted, the caller retries.
+    pub spool_failures: u64,
 }
 
 impl Counters {
@@ -64,6 +70,8 @@ impl Counters {
             dropped: self.dropped.get(),
             rejected: self.rejected.get(),
             retries: self.retries.get(),
+            timeouts: self.timeouts.get(),
+            spool_failures: self.spool_failures.get(),
         }
     }
 }

@@ -8,8 +8,10 @@ use super::{Sink, SinkError};
 use crate::alert::Alert;
 use crate::rule::Severity;
 use serde::Deserialize;
+use std::collections::HashSet;
+use std::io::{self, Write};
 use std::sync::Arc;
-use tokio::io::AsyncWriteExt;
+use tokio::task::JoinHandle;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,31 +43,70 @@ pub enum LineFormat {
 
 pub struct StdoutSink {
     format: LineFormat,
+    /// The write in progress and the ids of the alerts it carries. It outlives an attempt
+    /// that the driver abandons at its timeout (a pipe nobody drains): the write cannot be
+    /// taken back, so the next attempt first waits for it and leaves out what it wrote.
+    in_flight: Option<(HashSet<String>, JoinHandle<io::Result<()>>)>,
 }
 
 impl StdoutSink {
     pub fn new(config: &StdoutConfig) -> StdoutSink {
         StdoutSink {
             format: config.format,
+            in_flight: None,
+        }
+    }
+
+    /// Waits for the write in progress, if any; returns the ids it wrote.
+    async fn finish_in_flight(&mut self) -> HashSet<String> {
+        let Some((_, handle)) = self.in_flight.as_mut() else {
+            return HashSet::new();
+        };
+        // Awaited through `&mut`: abandoned here, the write stays recorded as in flight.
+        let result = handle.await;
+        let ids = self
+            .in_flight
+            .take()
+            .map(|(ids, _)| ids)
+            .unwrap_or_default();
+        match result {
+            Ok(Ok(())) => ids,
+            // Failed partway: which lines went out is unknown; all are written again.
+            _ => HashSet::new(),
         }
     }
 }
 
 impl Sink for StdoutSink {
     async fn send(&mut self, batch: &[Arc<Alert>]) -> Result<(), SinkError> {
+        let written = self.finish_in_flight().await;
         let mut out = String::new();
-        for alert in batch {
+        let mut ids = HashSet::new();
+        for alert in batch.iter().filter(|a| !written.contains(&a.alert_id)) {
             out.push_str(&line(alert, self.format));
             out.push('\n');
+            ids.insert(alert.alert_id.clone());
         }
-        let mut stdout = tokio::io::stdout();
-        let written = async {
-            stdout.write_all(out.as_bytes()).await?;
-            stdout.flush().await
+        if out.is_empty() {
+            return Ok(());
+        }
+        // A plain blocking write on its own thread (rather than tokio's stdout, whose
+        // internal buffer would write an unknown part of an abandoned batch later).
+        let handle = tokio::task::spawn_blocking(move || {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(out.as_bytes())?;
+            stdout.flush()
+        });
+        self.in_flight = Some((ids, handle));
+        let result = match self.in_flight.as_mut() {
+            Some((_, handle)) => handle.await,
+            None => return Ok(()),
         };
-        written
-            .await
-            .map_err(|e| SinkError::retryable(format!("stdout: {e}")))
+        self.in_flight = None;
+        match result {
+            Ok(result) => result.map_err(|e| SinkError::retryable(format!("stdout: {e}"))),
+            Err(e) => Err(SinkError::retryable(format!("stdout: {e}"))),
+        }
     }
 
     fn max_batch(&self) -> usize {

@@ -3,11 +3,14 @@
 //! Two shapes of file reach a box: delivery files (`{"Records":[...]}`, usually `.json.gz`),
 //! immutable once complete, read once and remembered as done ([`delivery`]); and NDJSON files
 //! that grow, tailed from a byte offset ([`tail`]). [`watch`] runs the discovery loop: notify
-//! events for low latency, a periodic rescan as the safety net.
+//! events for low latency, a periodic rescan as the safety net; [`open_files`] keeps the
+//! descriptors it holds under a fixed cap.
 
 pub mod checkpoint;
 pub mod delivery;
 pub mod fingerprint;
+pub mod open_files;
+mod poll;
 pub mod tail;
 pub mod watch;
 

@@ -7,12 +7,13 @@
 //! a rename (rotation) does not lose its last lines; a file that shrank below the offset was
 //! truncated in place (copytruncate) and is read again from the start.
 
-use super::fingerprint::Fingerprint;
+use super::fingerprint::{FileKey, Fingerprint};
 use super::{Batch, Limits, RawRecord};
 use crate::event::reader::{BadInput, Place};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 /// A tailed file and the position read so far.
 #[derive(Debug)]
@@ -24,6 +25,9 @@ pub struct Tail {
     pub line: u64,
     /// The line number of an over-long line being skipped.
     skipping: Option<u64>,
+    /// Size and modification time when the descriptor was given up with everything read;
+    /// while they stay the same there is nothing to reopen the file for.
+    closed_at: Option<(u64, Option<SystemTime>)>,
 }
 
 impl Tail {
@@ -35,6 +39,7 @@ impl Tail {
             offset,
             line,
             skipping: None,
+            closed_at: None,
         }
     }
 
@@ -42,22 +47,51 @@ impl Tail {
         self.file.is_some()
     }
 
-    /// Releases the file descriptor (it is reopened by path when needed).
+    /// Releases the file descriptor (it is reopened by path when the file changes).
     pub fn close(&mut self) {
-        self.file = None;
+        let Some(file) = self.file.take() else {
+            return;
+        };
+        // Only a file read to its end may be skipped until it changes; with data still
+        // unread (a batch cut at `batch_records`) the next poll must reopen it.
+        self.closed_at = file
+            .metadata()
+            .ok()
+            .filter(|m| m.len() == self.offset)
+            .map(|m| (m.len(), m.modified().ok()));
+    }
+
+    /// False only for a closed tail whose file (looked up by path, without opening it) still
+    /// has the size and modification time it had when closed: reading it would find nothing.
+    pub fn may_have_changed(&self) -> bool {
+        let Some(closed_at) = self.closed_at else {
+            return true;
+        };
+        if self.file.is_some() {
+            return true;
+        }
+        match std::fs::metadata(&self.path) {
+            Ok(m) => {
+                FileKey::of(&m) != self.fingerprint.key || (m.len(), m.modified().ok()) != closed_at
+            }
+            Err(_) => true,
+        }
     }
 
     fn open(&mut self) -> io::Result<File> {
         if let Some(file) = self.file.take() {
             return Ok(file);
         }
+        self.closed_at = None;
         if !self.fingerprint.still_matches(&self.path)? {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 "the file at this path is no longer the tailed file",
             ));
         }
-        File::open(&self.path)
+        // Checked on the descriptor, not the path: a swap in between cannot make the reader
+        // block on a FIFO or read a device for ever.
+        super::fingerprint::open_regular(&self.path)
     }
 
     /// Reads what is new, up to `limits.batch_records` records. `Ok(None)` when there is
@@ -246,6 +280,53 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].place, Some(Place::Line(2)));
         assert_eq!(t.offset, text.len() as u64);
+    }
+
+    #[test]
+    fn a_closed_tail_is_reopened_only_when_the_file_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.ndjson");
+        std::fs::write(&p, b"{\"a\":1}\n").unwrap();
+        let mut t = tail_of(&p);
+        let limits = Limits::default();
+        assert!(t.may_have_changed(), "never read");
+        assert_eq!(t.read(&limits).unwrap().unwrap().records.len(), 1);
+        assert!(t.read(&limits).unwrap().is_none());
+        t.close();
+        assert!(!t.is_open());
+        assert!(
+            !t.may_have_changed(),
+            "same size and mtime: nothing to read"
+        );
+        append(&p, b"{\"a\":2}\n");
+        assert!(t.may_have_changed(), "grew");
+        let b = t.read(&limits).unwrap().unwrap();
+        assert_eq!(b.records[0].place, Place::Line(2));
+        std::fs::rename(&p, dir.path().join("t.ndjson.1")).unwrap();
+        t.close();
+        assert!(
+            t.may_have_changed(),
+            "gone from its path: let the read find out"
+        );
+    }
+
+    #[test]
+    fn a_tail_closed_with_unread_data_is_not_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.ndjson");
+        std::fs::write(&p, b"{\"a\":1}\n{\"a\":2}\n").unwrap();
+        let mut t = tail_of(&p);
+        let limits = Limits {
+            batch_records: 1,
+            ..Limits::default()
+        };
+        assert_eq!(t.read(&limits).unwrap().unwrap().records.len(), 1);
+        t.close();
+        assert!(t.may_have_changed());
+        assert_eq!(
+            t.read(&limits).unwrap().unwrap().records[0].place,
+            Place::Line(2)
+        );
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! through a bounded channel: when the pipeline is busy, reading waits (backpressure).
 
 use super::checkpoint::Checkpoints;
-use super::delivery::{self, Delivery, Shape};
+use super::delivery::{self, Shape};
 use super::fingerprint::{FileKey, Fingerprint};
+use super::open_files::{is_exhaustion, OpenFiles};
 use super::tail::Tail;
 use super::{Batch, Limits};
 use crate::config::{ReadFrom, SourceConfig};
@@ -17,7 +18,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use notify::{RecursiveMode, Watcher};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -31,8 +32,10 @@ pub struct Settings {
     pub rescan_interval: Duration,
     /// How long a cut-short delivery file must stay unchanged before it is called corrupt.
     pub incomplete_grace: Duration,
-    /// Bound on tailed files kept open at once.
+    /// Bound on tailed files holding a descriptor at once (see [`super::open_files`]).
     pub max_open_files: usize,
+    /// Counts each EMFILE/ENFILE met while opening a file (`trailwatch_open_file_retries_total`).
+    pub open_file_retries: Arc<AtomicU64>,
 }
 
 /// What the pipeline receives.
@@ -59,7 +62,7 @@ impl SourceHandle {
     }
 }
 
-struct Root {
+pub(super) struct Root {
     path: PathBuf,
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
@@ -91,22 +94,26 @@ impl Root {
     }
 }
 
-struct Pending {
-    fingerprint: Fingerprint,
-    path: PathBuf,
-    seen: (u64, Option<SystemTime>),
-    unchanged_since: Instant,
+pub(super) struct Pending {
+    pub(super) fingerprint: Fingerprint,
+    pub(super) path: PathBuf,
+    pub(super) seen: (u64, Option<SystemTime>),
+    pub(super) unchanged_since: Instant,
 }
 
-struct Loop {
-    roots: Vec<Root>,
-    settings: Settings,
-    out: SyncSender<SourceEvent>,
-    tails: HashMap<FileKey, Tail>,
-    pending: HashMap<FileKey, Pending>,
-    done: HashMap<FileKey, PathBuf>,
-    resume: Checkpoints,
-    first_scan: bool,
+pub(super) struct Loop {
+    pub(super) roots: Vec<Root>,
+    pub(super) settings: Settings,
+    pub(super) out: SyncSender<SourceEvent>,
+    pub(super) tails: HashMap<FileKey, Tail>,
+    pub(super) pending: HashMap<FileKey, Pending>,
+    pub(super) done: HashMap<FileKey, PathBuf>,
+    pub(super) resume: Checkpoints,
+    pub(super) first_scan: bool,
+    pub(super) budget: OpenFiles,
+    /// Set when descriptors ran out during a poll: some files wait to be read, so the loop
+    /// polls again on its next tick instead of waiting for the next change or rescan.
+    pub(super) starved: bool,
 }
 
 /// Starts the discovery thread. `resume` holds the committed checkpoints.
@@ -145,8 +152,12 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("trailwatch-sources".into())
         .spawn(move || {
+            let budget =
+                OpenFiles::new(settings.max_open_files, settings.open_file_retries.clone());
             let mut state = Loop {
                 roots,
+                budget,
+                starved: false,
                 settings,
                 out,
                 tails: HashMap::new(),
@@ -180,6 +191,7 @@ pub fn spawn(
                         }
                         state.changed(changed);
                     }
+                    Err(RecvTimeoutError::Timeout) if state.starved => state.poll_all(),
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
@@ -193,7 +205,7 @@ pub fn spawn(
 }
 
 impl Loop {
-    fn send(&self, event: SourceEvent) {
+    pub(super) fn send(&self, event: SourceEvent) {
         // The receiver only goes away at shutdown, when losing this send is fine: the
         // checkpoint was not advanced past it.
         let _ = self.out.send(event);
@@ -203,9 +215,15 @@ impl Loop {
     fn scan(&mut self) {
         tracing::trace!(tails = self.tails.len(), "scan");
         let mut seen: HashMap<FileKey, PathBuf> = HashMap::new();
+        let mut complete = true;
         for i in 0..self.roots.len() {
             let mut files = Vec::new();
-            walk(&self.roots[i].path, &mut files);
+            if let Err(e) = walk(&self.roots[i].path, &mut files) {
+                let root = self.roots[i].path.clone();
+                self.budget.exhausted(&root, &e);
+                self.starved = true;
+                complete = false;
+            }
             for path in files {
                 if let Some(key) = self.consider(i, &path) {
                     seen.insert(key, path);
@@ -213,6 +231,12 @@ impl Loop {
             }
         }
         self.first_scan = false;
+        if !complete {
+            // A directory could not be listed for want of a descriptor: its files are not
+            // gone, only unseen. Forget nothing this time.
+            self.poll_all();
+            return;
+        }
         // Files gone from every root: finish tails (a renamed file may still hold lines),
         // forget the rest.
         let gone: Vec<FileKey> = self
@@ -225,6 +249,7 @@ impl Loop {
             if let Some(mut tail) = self.tails.remove(&key) {
                 if tail.is_open() {
                     self.drain(&mut tail);
+                    self.budget.closed();
                 }
             }
         }
@@ -239,7 +264,8 @@ impl Loop {
         for path in paths {
             if path.is_dir() {
                 let mut files = Vec::new();
-                walk(&path, &mut files);
+                // Incomplete for want of descriptors: the next rescan lists it again.
+                let _ = walk(&path, &mut files);
                 for f in files {
                     if let Some(i) = self.root_of(&f) {
                         self.consider(i, &f);
@@ -285,9 +311,13 @@ impl Loop {
                 return None;
             }
         }
-        let fingerprint = Fingerprint::of(path).ok()?;
+        // Each of these opens the file for a moment. Out of descriptors, the file is left
+        // untracked and considered again by the next rescan; it is never taken for a new file
+        // (which would read a checkpointed file again from its start).
+        let fingerprint = self.starved_on(path, Fingerprint::of(path))?;
         if let Some(cp) = self.resume.get(key).cloned() {
-            if cp.fingerprint.still_matches(path).unwrap_or(false) {
+            let matches = self.starved_on(path, cp.fingerprint.still_matches(path))?;
+            if matches {
                 if cp.done {
                     self.done.insert(key, path.to_path_buf());
                 } else {
@@ -297,7 +327,7 @@ impl Loop {
                 return Some(key);
             }
         }
-        match delivery::shape(&path.to_path_buf()).ok()? {
+        match self.starved_on(path, delivery::shape(&path.to_path_buf()))? {
             Shape::Unknown => None,
             Shape::Delivery => {
                 self.pending.insert(
@@ -326,106 +356,18 @@ impl Loop {
             }
         }
     }
-
-    fn poll_all(&mut self) {
-        let keys: Vec<FileKey> = self.tails.keys().copied().collect();
-        for key in keys {
-            if let Some(mut tail) = self.tails.remove(&key) {
-                if self.drain(&mut tail) {
-                    self.tails.insert(key, tail);
-                }
-            }
-        }
-        self.bound_open_files();
-        let keys: Vec<FileKey> = self.pending.keys().copied().collect();
-        for key in keys {
-            self.try_delivery(key);
-        }
-    }
-
-    /// Reads a tail to its end. Returns false when the file is no longer readable.
-    fn drain(&mut self, tail: &mut Tail) -> bool {
-        loop {
-            match tail.read(&self.settings.limits) {
-                Ok(Some(batch)) => {
-                    tracing::debug!(path = %tail.path.display(), records = batch.records.len(), offset = batch.offset, "read");
-                    self.send(SourceEvent::Batch(batch))
-                }
-                Ok(None) => return true,
-                Err(e) => {
-                    tracing::debug!(path = %tail.path.display(), error = %e, "tail ended");
-                    return false;
-                }
-            }
-        }
-    }
-
-    /// Keeps at most `max_open_files` tails open; closed ones reopen by path when they change.
-    fn bound_open_files(&mut self) {
-        let open = self.tails.values().filter(|t| t.is_open()).count();
-        let excess = open.saturating_sub(self.settings.max_open_files);
-        for tail in self.tails.values_mut().filter(|t| t.is_open()).take(excess) {
-            tail.close();
-        }
-    }
-
-    fn try_delivery(&mut self, key: FileKey) {
-        let Some(p) = self.pending.get_mut(&key) else {
-            return;
-        };
-        let now_seen = std::fs::metadata(&p.path)
-            .map(|m| (m.len(), m.modified().ok()))
-            .unwrap_or(p.seen);
-        if now_seen != p.seen {
-            p.seen = now_seen;
-            p.unchanged_since = Instant::now();
-        }
-        let last_try = p.unchanged_since.elapsed() >= self.settings.incomplete_grace;
-        let limits = self.settings.limits;
-        match delivery::read(&p.path, limits.max_file_bytes, last_try) {
-            Ok(Delivery::Incomplete) => {}
-            Ok(Delivery::Read { records, bad }) => {
-                let p = self.pending.remove(&key).expect("present");
-                let mut chunks: Vec<Vec<_>> = records
-                    .chunks(limits.batch_records.max(1))
-                    .map(<[_]>::to_vec)
-                    .collect();
-                if chunks.is_empty() {
-                    chunks.push(Vec::new());
-                }
-                let last = chunks.len() - 1;
-                let mut bad = Some(bad);
-                for (i, records) in chunks.into_iter().enumerate() {
-                    self.send(SourceEvent::Batch(Batch {
-                        fingerprint: p.fingerprint.clone(),
-                        path: p.path.clone(),
-                        records,
-                        bad: if i == last {
-                            bad.take().unwrap_or_default()
-                        } else {
-                            Vec::new()
-                        },
-                        offset: 0,
-                        line: 0,
-                        done: i == last,
-                    }));
-                }
-                self.done.insert(key, p.path);
-            }
-            Err(e) => {
-                let p = self.pending.remove(&key).expect("present");
-                self.send(SourceEvent::Bad(BadInput {
-                    path: p.path,
-                    place: None,
-                    message: format!("cannot read: {e}"),
-                }));
-            }
-        }
-    }
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
-    // Which files count is decided per root (include/exclude); an unreadable directory is
-    // simply not there yet.
-    crate::files::walk(dir, &|_| true, files, &mut |_, _| {});
+/// Lists every file under `dir`. Which files count is decided per root (include/exclude); an
+/// unreadable directory is simply not there yet, except when it could not be opened for want
+/// of a descriptor: that error is returned, because the list is then incomplete and a file
+/// missing from it must not be taken for gone.
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut starved = None;
+    crate::files::walk(dir, &|_| true, files, &mut |_, e| {
+        if is_exhaustion(&e) {
+            starved = Some(e);
+        }
+    });
+    starved.map_or(Ok(()), Err)
 }

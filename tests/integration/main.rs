@@ -1,5 +1,8 @@
 //! Integration tests: the `trailwatch` binary run as a child process against real files.
 
+mod bounds_daemon;
+mod bounds_fds;
+mod bounds_sinks;
 mod check;
 mod daemon;
 mod hostile_output;
