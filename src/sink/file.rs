@@ -249,10 +249,12 @@ impl Writer {
         // 0640: alerts name principals and addresses; a log group may read them.
         let file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .mode(0o640)
             .open(&self.path)?;
-        self.size = file.metadata()?.len();
+        let len = file.metadata()?.len();
+        self.size = drop_torn_tail(&file, len)?;
         self.file = Some(file);
         Ok(())
     }
@@ -275,6 +277,39 @@ impl Writer {
     }
 }
 
+/// Cuts a last line that has no newline: a write cut short by a crash (SIGKILL between two
+/// `write` calls) or a full disk. It is never a whole alert, and the alert it began is written
+/// again whole (its id was not in the file); appending after it instead would glue that alert
+/// onto the fragment and make both unreadable. Returns the new length.
+fn drop_torn_tail(file: &File, len: u64) -> io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    const CHUNK: u64 = 64 * 1024;
+    let mut end = len;
+    let mut buf = vec![0u8; CHUNK as usize];
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.read_exact_at(chunk, start)?;
+        if end == len && chunk.last() == Some(&b'\n') {
+            return Ok(len);
+        }
+        if let Some(i) = chunk.iter().rposition(|b| *b == b'\n') {
+            let keep = start + i as u64 + 1;
+            file.set_len(keep)?;
+            tracing::warn!(
+                cut_bytes = len - keep,
+                "alert file ended in a partial line (a crash or a full disk mid-write); it was cut"
+            );
+            return Ok(keep);
+        }
+        end = start;
+    }
+    if len > 0 {
+        file.set_len(0)?;
+    }
+    Ok(0)
+}
+
 fn numbered(path: &Path, n: u32) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".{n}"));
@@ -292,6 +327,38 @@ mod tests {
         config.max_bytes = max_bytes;
         config.keep = keep;
         FileSink::new("file", &config)
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_line_is_cut_and_its_alert_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alerts.jsonl");
+        let alert = sample_alert();
+        let whole = serde_json::to_string(&alert).unwrap();
+        let mut first = sample_alert();
+        first.alert_id = "f".repeat(32);
+        // One whole line, then the first half of the alert's line: a write cut by SIGKILL.
+        let torn = format!(
+            "{}\n{}",
+            serde_json::to_string(&first).unwrap(),
+            &whole[..whole.len() / 2]
+        );
+        std::fs::write(&path, torn).unwrap();
+        let mut s = sink(&path, 0, 0);
+        s.send(&[Arc::new(first.clone()), Arc::new(alert.clone())])
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let ids: Vec<String> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["alert_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(ids, [first.alert_id, alert.alert_id], "{text}");
     }
 
     #[tokio::test]

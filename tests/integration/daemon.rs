@@ -129,10 +129,14 @@ impl Env {
         child
     }
 
-    /// Alerts the file sink has written so far.
+    /// Alerts the file sink has written so far: its complete lines (the daemon may be in the
+    /// middle of appending one, and a reader of a growing file trusts only what ends in a
+    /// newline).
     pub fn alerts(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(self.root().join("alerts.jsonl")).unwrap_or_default();
-        text.lines()
+        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        complete
+            .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect()
