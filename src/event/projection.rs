@@ -39,17 +39,6 @@ impl Node {
 }
 
 impl Projection {
-    /// A projection that keeps everything (used when a rule reads computed `p_` fields,
-    /// which are derived from many parts of the record).
-    pub fn everything() -> Self {
-        Projection {
-            root: Node {
-                keep_all: true,
-                children: Vec::new(),
-            },
-        }
-    }
-
     /// Adds a path. Array selectors (`[n]`, `[*]`) are transparent: the projection keeps the
     /// array and applies the rest of the path to every element.
     pub fn add(&mut self, path: &KeyPath) {
@@ -247,14 +236,5 @@ mod tests {
         assert!(p.decode(br#"{"a":1"#).is_err());
         assert!(p.decode(br#"{"a":1} x"#).is_err());
         assert!(p.decode(b"{\"a\":\"\xff\"}").is_err());
-    }
-
-    #[test]
-    fn everything_projection_is_full_decode() {
-        let raw = br#"{"x":{"y":[1,{"z":true}]}}"#;
-        assert_eq!(
-            Projection::everything().decode(raw).unwrap(),
-            serde_json::from_slice::<Value>(raw).unwrap()
-        );
     }
 }
