@@ -11,8 +11,11 @@
 //! nothing here and costs a measurable share.
 
 use super::compile::{Rule, CLOUDTRAIL};
+use super::expr::Expr;
+use super::plan::plan;
 use crate::event::document::Document;
 use crate::event::lazy::Layout;
+use crate::event::pfields;
 use rustc_hash::FxHashMap as HashMap;
 
 /// Top-level fields every record is scanned for, whatever the rules read: the index keys and
@@ -96,6 +99,8 @@ pub struct RuleSet {
     /// ASCII-lower-cased values.
     folded: Index,
     layout: Layout,
+    /// Per evaluated rule, its detection as the hot path runs it (see [`super::plan`]).
+    plans: Vec<Option<Expr>>,
 }
 
 impl RuleSet {
@@ -118,14 +123,25 @@ impl RuleSet {
             // which needs no slot.
             for root in rule.match_paths().iter().filter_map(|p| p.root()) {
                 layout.add(root);
+                // A derived p_ field reads other fields; locate them too.
+                pfields::reads(root).iter().for_each(|r| layout.add(r));
             }
             let owned =
                 |v: Option<Vec<&str>>| v.map(|v| v.into_iter().map(str::to_string).collect());
-            let exact = set.exact.add(
-                i,
-                owned(rule.detection.pinned("eventSource")),
-                owned(rule.detection.pinned("eventName")),
-            );
+            let sources = rule.detection.pinned("eventSource");
+            let names = rule.detection.pinned("eventName");
+            let pinned: Vec<&str> = [("eventSource", &sources), ("eventName", &names)]
+                .iter()
+                .filter(|(_, pins)| pins.is_some())
+                .map(|(field, _)| *field)
+                .collect();
+            let exact = set
+                .exact
+                .add(i, owned(sources.clone()), owned(names.clone()));
+            // Only the exact index guarantees its pins; a folded or unindexed rule re-tests all.
+            let guaranteed = if exact { &pinned[..] } else { &[] };
+            set.plans.resize(i + 1, None);
+            set.plans[i] = Some(plan(&rule.detection, guaranteed));
             if !exact
                 && !set.folded.add(
                     i,
@@ -197,10 +213,15 @@ impl RuleSet {
         let source = event.text("eventSource");
         let name = event.text("eventName");
         let start = out.len();
-        out.extend(
-            self.candidates(source, name)
-                .filter(|&i| self.rules[i].matches_in(event)),
-        );
+        out.extend(self.candidates(source, name).filter(|&i| {
+            let rule = &self.rules[i];
+            let detection = self.plans.get(i).and_then(Option::as_ref);
+            let detection = detection.unwrap_or(&rule.detection);
+            rule.inline_filters
+                .as_ref()
+                .is_none_or(|f| f.matches_in(event))
+                && detection.matches_in(event)
+        }));
         out[start..].sort_unstable();
     }
 }
