@@ -96,12 +96,16 @@ fn p_fields_are_derived_one_by_one_like_enrich() {
         "p_any_domain_names",
         "P_LOG_TYPE",
     ];
-    let l = layout(&names);
-    let mut scanner = RecordScanner::default();
-    let record = scanner.scan(&l, raw).unwrap();
-    for name in names {
-        assert_eq!(record.field(name), full.field(name), "{name}");
+    // Derived from located fields, and from the full decode when they are not located.
+    let mut located = layout(&names);
+    super::super::udm::READS.iter().for_each(|n| located.add(n));
+    for l in [layout(&names), located] {
+        let mut scanner = RecordScanner::default();
+        let record = scanner.scan(&l, raw).unwrap();
+        for name in names {
+            assert_eq!(record.field(name), full.field(name), "{name}");
+        }
+        let udm = KeyPath::parse("p_udm.event_type").unwrap();
+        assert_eq!(udm.find_in(&record), udm.find(&full));
     }
-    let udm = KeyPath::parse("p_udm.event_type").unwrap();
-    assert_eq!(udm.find_in(&record), udm.find(&full));
 }

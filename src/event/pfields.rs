@@ -193,6 +193,16 @@ fn indicators(event: &Value) -> Indicators {
     found
 }
 
+/// The top-level fields [`derive`] reads for `name` without decoding the whole record (the
+/// rule set locates them when a rule reads `name`; the `p_any_` lists read everything).
+pub fn reads(name: &str) -> &'static [&'static str] {
+    match name {
+        "p_event_time" => &["eventTime"],
+        "p_udm" => &super::udm::READS,
+        _ => &[],
+    }
+}
+
 /// One `p_` field of a record, derived on its own, exactly as [`enrich`] would add it; `None`
 /// when `enrich` would leave it out (an empty list, an unparsable `eventTime`, an unknown
 /// name). The hot path calls this only when a candidate rule reads that field.
@@ -208,7 +218,7 @@ pub fn derive(name: &str, event: &dyn Document, raw: &[u8]) -> Option<Value> {
         "p_event_time" => event_time().map(|t| Value::from(format_panther(t))),
         "p_parse_time" => Some(Value::from(format_panther(OffsetDateTime::now_utc()))),
         "p_row_id" => Some(Value::from(row_id(raw))),
-        "p_udm" => Some(Value::Object(super::udm::fields(event.whole()))),
+        "p_udm" => Some(Value::Object(super::udm::fields(event))),
         "p_any_ip_addresses"
         | "p_any_aws_account_ids"
         | "p_any_aws_arns"
