@@ -4,8 +4,9 @@
 //! of its fields, often only one before they fail. So the engine validates a record in one
 //! pass that builds nothing ([`RecordScanner::scan`]): it remembers where each top-level field
 //! the loaded rules can read lies (a byte span), and skips every other value. A field is
-//! decoded into a `serde_json::Value` the first time a rule reads it and kept for the rest of
-//! that record; a field nobody reads is never decoded. `p_` fields are derived the same way,
+//! decoded into a `serde_json::Value` the first time a rule reads it, keeping only the paths
+//! rules read below it (the [`Projection`] of the rule set), and kept for the rest of that
+//! record; a field nobody reads is never decoded. `p_` fields are derived the same way,
 //! one at a time, when a rule reads them ([`super::pfields::derive`]).
 //!
 //! Lookups answer exactly as they would on the fully decoded record (see
@@ -15,6 +16,8 @@
 
 use super::document::Document;
 use super::pfields;
+use super::projection::Projection;
+use crate::rule::keypath::KeyPath;
 use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -29,11 +32,28 @@ pub struct Layout {
     exact: FxHashMap<Box<str>, usize>,
     /// ASCII-lower-cased name to the slots with that folded name (usually one).
     by_folded: FxHashMap<Box<str>, Vec<usize>>,
+    /// The paths rules read below each field: a field is decoded keeping only those.
+    paths: Projection,
 }
 
 impl Layout {
-    /// Adds a top-level field name (once; repeats are ignored).
+    /// Adds a key path rules read: its top-level field gets a slot, and decoding that field
+    /// keeps the path. A path without a top-level field (a keyword search) reads the full
+    /// decode and needs nothing here.
+    pub fn add_path(&mut self, path: &KeyPath) {
+        if let Some(root) = path.root() {
+            self.ensure_slot(root);
+            self.paths.add(path);
+        }
+    }
+
+    /// Adds a top-level field, to be decoded in full when read.
     pub fn add(&mut self, name: &str) {
+        self.ensure_slot(name);
+        self.paths.add(&KeyPath::key(name));
+    }
+
+    fn ensure_slot(&mut self, name: &str) {
         if self.slot(name).is_some() {
             return;
         }
@@ -192,7 +212,11 @@ impl<'r> LazyRecord<'r> {
                         _ => Value::String(text.to_string()),
                     });
                 }
-                match serde_json::from_slice(raw) {
+                match self
+                    .layout
+                    .paths
+                    .decode_field(&self.layout.names[slot], raw)
+                {
                     Ok(v) => Some(v),
                     Err(_) => {
                         self.broken.set(Some("a field does not decode"));

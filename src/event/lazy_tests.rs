@@ -41,6 +41,21 @@ fn lookups_agree_with_the_full_decode() {
     assert_eq!(record.text("esc"), Some("escaped key"));
     assert_eq!(record.whole(), &full);
     assert!(record.broken().is_none());
+
+    // Located by path: each field decodes keeping only the paths read below it.
+    let mut by_path = Layout::default();
+    for s in paths {
+        by_path.add_path(&KeyPath::parse(s).unwrap());
+    }
+    let record = scanner.scan(&by_path, raw).unwrap();
+    for s in paths {
+        let k = KeyPath::parse(s).unwrap();
+        assert_eq!(k.find_in(&record), k.find(&full), "{s}");
+    }
+    assert_eq!(
+        record.field("a"),
+        Some(&json!({"b":[{"c":null},{"c":"x"}],"s":"t"}))
+    );
 }
 
 #[test]

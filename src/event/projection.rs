@@ -62,6 +62,23 @@ impl Projection {
         self.root.keep_all
     }
 
+    /// Decodes the value of top-level field `name` (its JSON text `bytes`) through the part
+    /// of the projection under that field: only the paths rules read below it are kept.
+    pub fn decode_field(&self, name: &str, bytes: &[u8]) -> serde_json::Result<Value> {
+        let keep_all = Node {
+            keep_all: true,
+            children: Vec::new(),
+        };
+        let node = match self.root.children.iter().find(|(n, _)| &**n == name) {
+            Some((_, node)) if !self.root.keep_all => node,
+            _ => &keep_all,
+        };
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let value = node.deserialize(&mut de)?;
+        de.end()?;
+        Ok(value)
+    }
+
     /// Decodes one JSON record through the projection.
     pub fn decode(&self, bytes: &[u8]) -> serde_json::Result<Value> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -228,6 +245,17 @@ mod tests {
             let k = KeyPath::parse(s).unwrap();
             assert_eq!(k.find(&projected), k.find(&full), "{s}");
         }
+    }
+
+    #[test]
+    fn a_field_decodes_through_its_own_subtree() {
+        let p = projection(&["a.b", "c"]);
+        assert_eq!(
+            p.decode_field("a", br#"{"b":[1],"x":2}"#).unwrap(),
+            json!({"b":[1]})
+        );
+        assert_eq!(p.decode_field("c", br#"{"y":1}"#).unwrap(), json!({"y":1}));
+        assert_eq!(p.decode_field("z", b"[1]").unwrap(), json!([1]));
     }
 
     #[test]

@@ -121,10 +121,11 @@ impl RuleSet {
             }
             // A path without a top-level field (a keyword search) reads the full decode,
             // which needs no slot.
-            for root in rule.match_paths().iter().filter_map(|p| p.root()) {
-                layout.add(root);
+            for path in rule.match_paths() {
+                layout.add_path(path);
                 // A derived p_ field reads other fields; locate them too.
-                pfields::reads(root).iter().for_each(|r| layout.add(r));
+                let derived_from = path.root().map_or(&[][..], pfields::reads);
+                derived_from.iter().for_each(|r| layout.add(r));
             }
             let owned =
                 |v: Option<Vec<&str>>| v.map(|v| v.into_iter().map(str::to_string).collect());
