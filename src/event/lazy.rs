@@ -17,18 +17,17 @@
 use super::document::Document;
 use super::pfields;
 use super::projection::Projection;
+use super::scan::RootScan;
 use crate::rule::keypath::KeyPath;
 use rustc_hash::FxHashMap;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::Deserializer;
 use serde_json::Value;
 use std::cell::{Cell, OnceCell};
-use std::fmt;
 
 /// The top-level fields the loaded rules can read, each with a slot number.
 #[derive(Debug, Default, Clone)]
 pub struct Layout {
-    names: Vec<Box<str>>,
+    pub(super) names: Vec<Box<str>>,
     exact: FxHashMap<Box<str>, usize>,
     /// ASCII-lower-cased name to the slots with that folded name (usually one).
     by_folded: FxHashMap<Box<str>, Vec<usize>>,
@@ -80,7 +79,7 @@ impl Layout {
     }
 
     /// The slots whose names equal `key` ignoring ASCII case. The key is folded on the stack.
-    fn folded_slots(&self, key: &str) -> &[usize] {
+    pub(super) fn folded_slots(&self, key: &str) -> &[usize] {
         let mut buf = [0u8; 64];
         let bytes = key.as_bytes();
         if bytes.len() > buf.len() {
@@ -297,109 +296,6 @@ fn plain_string(raw: &[u8]) -> Option<&str> {
         std::str::from_utf8(&raw[1..raw.len() - 1]).ok()
     } else {
         None
-    }
-}
-
-/// The validating pass over the top-level object.
-struct RootScan<'s> {
-    layout: &'s Layout,
-    base: usize,
-    spans: &'s mut [Option<(usize, usize)>],
-    variant: &'s mut [bool],
-}
-
-impl<'de> Visitor<'de> for RootScan<'_> {
-    /// True when the record is an object.
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        while let Some(hit) = map.next_key_seed(KeySeed(self.layout))? {
-            match hit {
-                Hit::Exact(slot, variants) => {
-                    let raw: &'de RawValue = map.next_value()?;
-                    let start = raw.get().as_ptr() as usize - self.base;
-                    self.spans[slot] = Some((start, start + raw.get().len()));
-                    variants.iter().for_each(|&s| self.variant[s] |= s != slot);
-                }
-                Hit::Variant(variants) => {
-                    variants.iter().for_each(|&s| self.variant[s] = true);
-                    map.next_value::<IgnoredAny>()?;
-                }
-                Hit::Skip => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(true)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(false)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_unit<E>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-}
-
-/// What a top-level key is to the layout.
-enum Hit<'l> {
-    /// The key is slot `.0`'s name exactly; `.1` are the slots equal to it ignoring case.
-    Exact(usize, &'l [usize]),
-    /// Equal to these slots' names only ignoring case.
-    Variant(&'l [usize]),
-    Skip,
-}
-
-/// Classifies a key without allocating (keys arrive borrowed unless they hold escapes).
-struct KeySeed<'l>(&'l Layout);
-
-impl<'de, 'l> DeserializeSeed<'de> for KeySeed<'l> {
-    type Value = Hit<'l>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Hit<'l>, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de, 'l> Visitor<'de> for KeySeed<'l> {
-    type Value = Hit<'l>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Hit<'l>, E> {
-        let slots = self.0.folded_slots(key);
-        if slots.is_empty() {
-            return Ok(Hit::Skip);
-        }
-        Ok(
-            match slots.iter().copied().find(|&s| &*self.0.names[s] == key) {
-                Some(slot) => Hit::Exact(slot, slots),
-                None => Hit::Variant(slots),
-            },
-        )
     }
 }
 

@@ -8,5 +8,6 @@ pub mod lazy;
 pub mod pfields;
 pub mod projection;
 pub mod reader;
+mod scan;
 pub mod time;
 pub mod udm;
