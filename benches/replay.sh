@@ -2,11 +2,12 @@
 # End-to-end throughput of `trailwatch replay` against the parse-only floor.
 #
 #   benches/replay.sh [EVENTS] [RULES]        (defaults: 1000000 events, 50 rules)
+#   benches/replay.sh 500000 pack             (the shipped rules.d pack instead of synthetic rules)
 #   RUNS=5 benches/replay.sh                  (runs per program; the best one counts)
 #
 # Builds the release binary and the `synth` and `parse_floor` examples, writes EVENTS
-# synthetic CloudTrail records (NDJSON) and RULES synthetic rules into a temporary directory,
-# then times, alternately and RUNS times each:
+# synthetic CloudTrail records (NDJSON) and RULES synthetic rules into a temporary directory
+# (or, with RULES=pack, uses the shipped rules.d), then times, alternately and RUNS times each:
 #   trailwatch replay --rules DIR --output alerts FILE > /dev/null
 #   parse_floor FILE              (serde_json::from_slice::<IgnoredAny> per line)
 # pinned to one core with `taskset -c 0` when available. Prints MB/s and events/s of the best
@@ -28,7 +29,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/trailwatch-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 input="$work/events.ndjson"
 "$bin/examples/synth" events "$events" >"$input"
-"$bin/examples/synth" rules "$rules" "$work/rules"
+if [ "$rules" = pack ]; then
+    rules_dir="$PWD/rules.d"
+else
+    rules_dir="$work/rules"
+    "$bin/examples/synth" rules "$rules" "$rules_dir"
+fi
 bytes=$(wc -c <"$input")
 
 pin=()
@@ -51,7 +57,7 @@ cat "$input" >/dev/null # warm the page cache so that neither program pays for t
 best_replay=""
 best_floor=""
 for run in $(seq "$runs"); do
-    r=$(seconds ${pin[@]+"${pin[@]}"} "$bin/trailwatch" replay --rules "$work/rules" --output alerts "$input" 2>"$work/replay.err")
+    r=$(seconds ${pin[@]+"${pin[@]}"} "$bin/trailwatch" replay --rules "$rules_dir" --output alerts "$input" 2>"$work/replay.err")
     f=$(seconds ${pin[@]+"${pin[@]}"} "$bin/examples/parse_floor" "$input")
     echo "run $run: replay ${r}s, floor ${f}s"
     best_replay=$(min "$r" "$best_replay")

@@ -10,7 +10,7 @@
 use super::exit;
 use crate::alert::{MatchRecord, Shaped};
 use crate::dedup::Windows;
-use crate::engine::Engine;
+use crate::engine::{Engine, Matched};
 use crate::event::reader::{self, BadInput, Place, RecordSink};
 use crate::event::time::format_rfc3339;
 use crate::rule::{self, RuleSet};
@@ -43,9 +43,17 @@ pub struct Stats {
     pub alerts: u64,
 }
 
+/// How many records (or bytes of records) are read before they are evaluated together. A
+/// batch is split into one contiguous part per core; big enough that starting the threads is
+/// noise, small enough that a batch's records stay in cache between reading and evaluating.
+const BATCH_RECORDS: usize = 4096;
+const BATCH_BYTES: usize = 8 << 20;
+
 struct Replay<'a> {
     rules: &'a RuleSet,
-    engine: Engine<'a>,
+    /// One engine per core (each keeps its own scratch space).
+    engines: Vec<Engine<'a>>,
+    batch: Batch,
     output: Output,
     windows: Windows,
     stats: Stats,
@@ -54,10 +62,61 @@ struct Replay<'a> {
     io_error: Option<std::io::Error>,
 }
 
+/// Records read but not evaluated yet, in input order, with the bad inputs met among them.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    paths: Vec<PathBuf>,
+    items: Vec<Pending>,
+    records: usize,
+}
+
+enum Pending {
+    Record {
+        path: usize,
+        place: Place,
+        span: (usize, usize),
+    },
+    Bad(BadInput),
+}
+
 impl Replay<'_> {
-    fn evaluate(&mut self, path: &Path, place: Place, bytes: &[u8]) -> std::io::Result<()> {
+    /// Evaluates the batch on every core, then hands the results to dedup and the output one
+    /// by one in input order, so the output is the same as a single-threaded run's.
+    fn flush(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        let spans: Vec<(usize, usize)> = batch
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Pending::Record { span, .. } => Some(*span),
+                Pending::Bad(_) => None,
+            })
+            .collect();
+        let mut results = evaluate_all(&mut self.engines, &batch.bytes, &spans).into_iter();
+        for item in batch.items {
+            match item {
+                Pending::Bad(bad) => self.report(bad),
+                Pending::Record { path, place, .. } => {
+                    let result = results.next().expect("one result per record");
+                    if self.io_error.is_none() {
+                        if let Err(e) = self.admit(&batch.paths[path], place, result) {
+                            self.io_error = Some(e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn admit(
+        &mut self,
+        path: &Path,
+        place: Place,
+        result: Result<Option<Matched>, String>,
+    ) -> std::io::Result<()> {
         self.stats.records += 1;
-        let matched = match self.engine.evaluate(bytes) {
+        let matched = match result {
             Ok(Some(m)) => m,
             Ok(None) => return Ok(()),
             Err(message) => {
@@ -102,18 +161,63 @@ impl Replay<'_> {
     }
 }
 
+/// Evaluates the records at `spans` of `bytes`, in parallel over `engines` (one contiguous
+/// part each), and returns the results in input order.
+fn evaluate_all(
+    engines: &mut [Engine<'_>],
+    bytes: &[u8],
+    spans: &[(usize, usize)],
+) -> Vec<Result<Option<Matched>, String>> {
+    let evaluate = |engine: &mut Engine<'_>, part: &[(usize, usize)]| {
+        part.iter()
+            .map(|&(start, end)| engine.evaluate(&bytes[start..end]))
+            .collect::<Vec<_>>()
+    };
+    if engines.len() < 2 || spans.len() < 2 * engines.len() {
+        return evaluate(&mut engines[0], spans);
+    }
+    let part = spans.len().div_ceil(engines.len());
+    std::thread::scope(|scope| {
+        let running: Vec<_> = engines
+            .iter_mut()
+            .zip(spans.chunks(part))
+            .map(|(engine, part)| scope.spawn(move || evaluate(engine, part)))
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|thread| match thread.join() {
+                Ok(results) => results,
+                // A panic in the engine is a bug; surface it as the single-threaded run would.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
 impl RecordSink for Replay<'_> {
     fn record(&mut self, path: &Path, place: Place, bytes: &[u8]) {
         if self.io_error.is_some() {
             return;
         }
-        if let Err(e) = self.evaluate(path, place, bytes) {
-            self.io_error = Some(e);
+        let batch = &mut self.batch;
+        if batch.paths.last().is_none_or(|p| p != path) {
+            batch.paths.push(path.to_path_buf());
+        }
+        let start = batch.bytes.len();
+        batch.bytes.extend_from_slice(bytes);
+        batch.items.push(Pending::Record {
+            path: batch.paths.len() - 1,
+            place,
+            span: (start, batch.bytes.len()),
+        });
+        batch.records += 1;
+        if batch.records >= BATCH_RECORDS || batch.bytes.len() >= BATCH_BYTES {
+            self.flush();
         }
     }
 
     fn bad(&mut self, bad: BadInput) {
-        self.report(bad);
+        self.batch.items.push(Pending::Bad(bad));
     }
 }
 
@@ -128,7 +232,11 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> std::
     let stats = {
         let mut replay = Replay {
             rules: &rules,
-            engine: Engine::new(&rules),
+            // Every core the process may run on (taskset and cgroup limits included).
+            engines: (0..std::thread::available_parallelism().map_or(1, |n| n.get()))
+                .map(|_| Engine::new(&rules))
+                .collect(),
+            batch: Batch::default(),
             output: options.output,
             windows: Windows::default(),
             stats: Stats::default(),
@@ -144,6 +252,10 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> std::
             if let Some(e) = replay.io_error.take() {
                 return Err(e);
             }
+        }
+        replay.flush();
+        if let Some(e) = replay.io_error.take() {
+            return Err(e);
         }
         let mut stats = replay.stats;
         if options.output == Output::Alerts {
@@ -170,4 +282,49 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> std::
     } else {
         exit::CONFIG
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Parallel evaluation returns exactly the single-threaded results, in input order.
+    #[test]
+    fn evaluating_on_several_engines_keeps_input_order() {
+        let rule = "AnalysisType: rule\nRuleID: Stop\nEnabled: true\nLogTypes: [AWS.CloudTrail]\n\
+                    Severity: High\nDetection:\n  - Key: eventName\n    Condition: Equals\n    Value: StopLogging\n";
+        let rules = RuleSet::new(vec![rule::load::parse(Path::new("r.yml"), rule).unwrap()]);
+        let mut bytes = Vec::new();
+        let mut spans = Vec::new();
+        for i in 0..1_000 {
+            let start = bytes.len();
+            let record = match i % 7 {
+                0 => format!(
+                    r#"{{"eventName":"StopLogging","eventID":"{i}","eventTime":"2024-01-17T00:00:00Z"}}"#
+                ),
+                1 => "not json".to_string(),
+                _ => format!(
+                    r#"{{"eventName":"Other","eventID":"{i}","eventTime":"2024-01-17T00:00:00Z"}}"#
+                ),
+            };
+            bytes.extend_from_slice(record.as_bytes());
+            spans.push((start, bytes.len()));
+        }
+        let summary = |results: Vec<Result<Option<Matched>, String>>| -> Vec<String> {
+            results
+                .into_iter()
+                .map(|r| match r {
+                    Ok(Some(m)) => format!("{:?} {:?}", m.rules, m.event_id),
+                    Ok(None) => "none".into(),
+                    Err(e) => e,
+                })
+                .collect()
+        };
+        let one = summary(evaluate_all(&mut [Engine::new(&rules)], &bytes, &spans));
+        let mut three: Vec<Engine> = (0..3).map(|_| Engine::new(&rules)).collect();
+        assert_eq!(summary(evaluate_all(&mut three, &bytes, &spans)), one);
+        assert_eq!(one.iter().filter(|s| s.starts_with("[0]")).count(), 143);
+        assert_eq!(one[7], r#"[0] Some("7")"#);
+    }
 }

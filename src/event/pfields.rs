@@ -18,6 +18,7 @@
 //! Each list is sorted, without duplicates, and omitted when empty. A `p_` field already in
 //! the record is kept as it is.
 
+use super::document::Document;
 use super::time::format_panther;
 use crate::rule::ip::parse_ip;
 use serde_json::Value;
@@ -107,8 +108,44 @@ fn arn_account(arn: &str) -> Option<&str> {
 
 /// Adds the `p_` fields to a CloudTrail record (an object; anything else is left alone).
 pub fn enrich(event: &mut Value, raw: &[u8], parse_time: OffsetDateTime) {
-    let mut found = Indicators::default();
+    let found = indicators(event);
     let get = |path: &[&str]| -> Option<&Value> { path.iter().try_fold(&*event, |v, k| v.get(k)) };
+    let event_time = get(&["eventTime"])
+        .and_then(Value::as_str)
+        .and_then(super::time::parse_event_time);
+
+    let udm = super::udm::fields(event);
+    let Value::Object(map) = event else {
+        return;
+    };
+    // A field the record already carries wins: test logs often spell out their own p_ fields,
+    // and Panther uses them as given.
+    let mut put = |key: &str, value: Value| {
+        map.entry(key).or_insert(value);
+    };
+    put("p_log_type", Value::from("AWS.CloudTrail"));
+    if let Some(t) = event_time {
+        put("p_event_time", Value::from(format_panther(t)));
+    }
+    put("p_parse_time", Value::from(format_panther(parse_time)));
+    put("p_row_id", Value::from(row_id(raw)));
+    put("p_udm", Value::Object(udm));
+    for (key, values) in [
+        ("p_any_ip_addresses", found.ips),
+        ("p_any_aws_account_ids", found.accounts),
+        ("p_any_aws_arns", found.arns),
+        ("p_any_domain_names", found.domains),
+    ] {
+        if !values.is_empty() {
+            put(key, Value::from(values.into_iter().collect::<Vec<_>>()));
+        }
+    }
+}
+
+/// The indicator lists of a decoded record.
+fn indicators(event: &Value) -> Indicators {
+    let mut found = Indicators::default();
+    let get = |path: &[&str]| -> Option<&Value> { path.iter().try_fold(event, |v, k| v.get(k)) };
     if let Some(ip) = get(&["sourceIPAddress"]).and_then(Value::as_str) {
         if !ip.ends_with("amazonaws.com") {
             found.ip(get(&["sourceIPAddress"]));
@@ -153,35 +190,49 @@ pub fn enrich(event: &mut Value, raw: &[u8], parse_time: OffsetDateTime) {
     ]) {
         found.scan("attributes", v);
     }
-    let event_time = get(&["eventTime"])
-        .and_then(Value::as_str)
-        .and_then(super::time::parse_event_time);
+    found
+}
 
-    let udm = super::udm::fields(event);
-    let Value::Object(map) = event else {
-        return;
-    };
-    // A field the record already carries wins: test logs often spell out their own p_ fields,
-    // and Panther uses them as given.
-    let mut put = |key: &str, value: Value| {
-        map.entry(key).or_insert(value);
-    };
-    put("p_log_type", Value::from("AWS.CloudTrail"));
-    if let Some(t) = event_time {
-        put("p_event_time", Value::from(format_panther(t)));
+/// The top-level fields [`derive`] reads for `name` without decoding the whole record (the
+/// rule set locates them when a rule reads `name`; the `p_any_` lists read everything).
+pub fn reads(name: &str) -> &'static [&'static str] {
+    match name {
+        "p_event_time" => &["eventTime"],
+        "p_udm" => &super::udm::READS,
+        _ => &[],
     }
-    put("p_parse_time", Value::from(format_panther(parse_time)));
-    put("p_row_id", Value::from(row_id(raw)));
-    put("p_udm", Value::Object(udm));
-    for (key, values) in [
-        ("p_any_ip_addresses", found.ips),
-        ("p_any_aws_account_ids", found.accounts),
-        ("p_any_aws_arns", found.arns),
-        ("p_any_domain_names", found.domains),
-    ] {
-        if !values.is_empty() {
-            put(key, Value::from(values.into_iter().collect::<Vec<_>>()));
+}
+
+/// One `p_` field of a record, derived on its own, exactly as [`enrich`] would add it; `None`
+/// when `enrich` would leave it out (an empty list, an unparsable `eventTime`, an unknown
+/// name). The hot path calls this only when a candidate rule reads that field.
+pub fn derive(name: &str, event: &dyn Document, raw: &[u8]) -> Option<Value> {
+    let event_time = || {
+        event
+            .field_exact("eventTime")
+            .and_then(Value::as_str)
+            .and_then(super::time::parse_event_time)
+    };
+    match name {
+        "p_log_type" => Some(Value::from("AWS.CloudTrail")),
+        "p_event_time" => event_time().map(|t| Value::from(format_panther(t))),
+        "p_parse_time" => Some(Value::from(format_panther(OffsetDateTime::now_utc()))),
+        "p_row_id" => Some(Value::from(row_id(raw))),
+        "p_udm" => Some(Value::Object(super::udm::fields(event))),
+        "p_any_ip_addresses"
+        | "p_any_aws_account_ids"
+        | "p_any_aws_arns"
+        | "p_any_domain_names" => {
+            let found = indicators(event.whole());
+            let values = match name {
+                "p_any_ip_addresses" => found.ips,
+                "p_any_aws_account_ids" => found.accounts,
+                "p_any_aws_arns" => found.arns,
+                _ => found.domains,
+            };
+            (!values.is_empty()).then(|| Value::from(values.into_iter().collect::<Vec<_>>()))
         }
+        _ => None,
     }
 }
 

@@ -39,17 +39,6 @@ impl Node {
 }
 
 impl Projection {
-    /// A projection that keeps everything (used when a rule reads computed `p_` fields,
-    /// which are derived from many parts of the record).
-    pub fn everything() -> Self {
-        Projection {
-            root: Node {
-                keep_all: true,
-                children: Vec::new(),
-            },
-        }
-    }
-
     /// Adds a path. Array selectors (`[n]`, `[*]`) are transparent: the projection keeps the
     /// array and applies the rest of the path to every element.
     pub fn add(&mut self, path: &KeyPath) {
@@ -71,6 +60,23 @@ impl Projection {
 
     pub fn keeps_everything(&self) -> bool {
         self.root.keep_all
+    }
+
+    /// Decodes the value of top-level field `name` (its JSON text `bytes`) through the part
+    /// of the projection under that field: only the paths rules read below it are kept.
+    pub fn decode_field(&self, name: &str, bytes: &[u8]) -> serde_json::Result<Value> {
+        let keep_all = Node {
+            keep_all: true,
+            children: Vec::new(),
+        };
+        let node = match self.root.children.iter().find(|(n, _)| &**n == name) {
+            Some((_, node)) if !self.root.keep_all => node,
+            _ => &keep_all,
+        };
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let value = node.deserialize(&mut de)?;
+        de.end()?;
+        Ok(value)
     }
 
     /// Decodes one JSON record through the projection.
@@ -242,19 +248,21 @@ mod tests {
     }
 
     #[test]
+    fn a_field_decodes_through_its_own_subtree() {
+        let p = projection(&["a.b", "c"]);
+        assert_eq!(
+            p.decode_field("a", br#"{"b":[1],"x":2}"#).unwrap(),
+            json!({"b":[1]})
+        );
+        assert_eq!(p.decode_field("c", br#"{"y":1}"#).unwrap(), json!({"y":1}));
+        assert_eq!(p.decode_field("z", b"[1]").unwrap(), json!([1]));
+    }
+
+    #[test]
     fn rejects_invalid_json_and_trailing_bytes() {
         let p = projection(&["a"]);
         assert!(p.decode(br#"{"a":1"#).is_err());
         assert!(p.decode(br#"{"a":1} x"#).is_err());
         assert!(p.decode(b"{\"a\":\"\xff\"}").is_err());
-    }
-
-    #[test]
-    fn everything_projection_is_full_decode() {
-        let raw = br#"{"x":{"y":[1,{"z":true}]}}"#;
-        assert_eq!(
-            Projection::everything().decode(raw).unwrap(),
-            serde_json::from_slice::<Value>(raw).unwrap()
-        );
     }
 }

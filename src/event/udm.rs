@@ -14,16 +14,20 @@
 //!
 //! Fields without a value are left out.
 
+use super::document::Document;
 use crate::rule::ip::parse_ip;
 use serde_json::{Map, Value};
 
-fn get<'a>(event: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    path.iter()
-        .try_fold(event, |v, k| v.get(k))
+/// The value at `path` (exact keys), unless missing or null. The first step goes through the
+/// document, so a record read in place decodes only the top-level fields the model needs.
+fn get<'a>(event: &'a (impl Document + ?Sized), path: &[&str]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    rest.iter()
+        .try_fold(event.field_exact(first)?, |v, k| v.get(k))
         .filter(|v| !v.is_null())
 }
 
-fn text(event: &Value, path: &[&str]) -> Option<String> {
+fn text(event: &(impl Document + ?Sized), path: &[&str]) -> Option<String> {
     get(event, path).map(|v| match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -31,7 +35,7 @@ fn text(event: &Value, path: &[&str]) -> Option<String> {
 }
 
 /// The acting user of a CloudTrail record, as Panther's data model derives it.
-pub fn actor_user(event: &Value) -> String {
+pub fn actor_user(event: &(impl Document + ?Sized)) -> String {
     let kind = text(event, &["userIdentity", "type"]);
     let or_unknown = |v: Option<String>, kind: &str| v.unwrap_or_else(|| format!("Unknown{kind}"));
     match kind.as_deref() {
@@ -77,7 +81,7 @@ pub fn actor_user(event: &Value) -> String {
     }
 }
 
-fn event_type(event: &Value) -> Option<&'static str> {
+fn event_type(event: &(impl Document + ?Sized)) -> Option<&'static str> {
     let name = text(event, &["eventName"]);
     match name.as_deref() {
         Some("ConsoleLogin")
@@ -95,8 +99,20 @@ fn event_type(event: &Value) -> Option<&'static str> {
     }
 }
 
+/// The top-level fields [`fields`] reads (a rule set that reads `p_udm` has them located).
+pub const READS: [&str; 8] = [
+    "userIdentity",
+    "eventName",
+    "eventType",
+    "responseElements",
+    "sourceIPAddress",
+    "userAgent",
+    "additionalEventData",
+    "sourceIdentity",
+];
+
 /// The `p_udm` object for a record.
-pub fn fields(event: &Value) -> Map<String, Value> {
+pub fn fields(event: &(impl Document + ?Sized)) -> Map<String, Value> {
     let mut udm = Map::new();
     udm.insert("actor_user".into(), Value::from(actor_user(event)));
     if let Some(t) = event_type(event) {

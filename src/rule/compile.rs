@@ -8,6 +8,7 @@ use super::expr::Expr;
 use super::keypath::KeyPath;
 use super::spec::{KeySpec, RuleSpec, Severity, TestSpec};
 use super::template::{value_text, Template};
+use crate::event::document::Document;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -173,10 +174,15 @@ impl Rule {
 
     /// Inline filters, then the detection.
     pub fn matches(&self, event: &Value) -> bool {
+        self.matches_in(event)
+    }
+
+    /// [`Rule::matches`] on a record read through a [`Document`].
+    pub fn matches_in<D: Document + ?Sized>(&self, event: &D) -> bool {
         self.inline_filters
             .as_ref()
-            .is_none_or(|f| f.matches(event))
-            && self.detection.matches(event)
+            .is_none_or(|f| f.matches_in(event))
+            && self.detection.matches_in(event)
     }
 
     /// The name people see: DisplayName, else RuleID.

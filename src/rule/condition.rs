@@ -319,6 +319,22 @@ impl Condition {
         positive != self.negate
     }
 
+    /// True for tests that cost more than a comparison: regexes, IP parsing, CIDR ranges
+    /// (the hot path runs them after the cheap checks of the same conjunction).
+    pub fn is_costly(&self) -> bool {
+        matches!(
+            self.test,
+            Test::Regex(_)
+                | Test::IsIp
+                | Test::IsIpv4
+                | Test::IsIpv6
+                | Test::IsPublic
+                | Test::IsPrivate
+                | Test::InCidr(_)
+                | Test::CidrContains(_)
+        )
+    }
+
     /// The `Equals` / `IsIn` literal strings this condition pins a key to, if it is a positive
     /// equality on strings. The rule index uses it.
     pub fn pinned_strings(&self) -> Option<Vec<&str>> {

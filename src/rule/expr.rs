@@ -6,6 +6,7 @@
 
 use super::condition::{self, Arity, Condition};
 use super::keypath::{Found, KeyPath};
+use crate::event::document::Document;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
@@ -55,34 +56,41 @@ pub enum Quantifier {
 impl Expr {
     /// Evaluates the expression against `event` (or a list element, inside a comprehension).
     pub fn matches(&self, event: &Value) -> bool {
+        self.matches_in(event)
+    }
+
+    /// Evaluates the expression against a record read through a [`Document`] (the hot path
+    /// reads records it has not decoded); the same answer as [`Expr::matches`] on the
+    /// decoded record.
+    pub fn matches_in<D: Document + ?Sized>(&self, event: &D) -> bool {
         match self {
-            Expr::All(children) => children.iter().all(|c| c.matches(event)),
-            Expr::Any(children) => children.iter().any(|c| c.matches(event)),
+            Expr::All(children) => children.iter().all(|c| c.matches_in(event)),
+            Expr::Any(children) => children.iter().any(|c| c.matches_in(event)),
             Expr::OnlyOne(children) => {
-                let mut hits = children.iter().filter(|c| c.matches(event));
+                let mut hits = children.iter().filter(|c| c.matches_in(event));
                 hits.next().is_some() && hits.next().is_none()
             }
-            Expr::None(children) => !children.iter().any(|c| c.matches(event)),
+            Expr::None(children) => !children.iter().any(|c| c.matches_in(event)),
             Expr::Always(value) => *value,
-            Expr::Check { path, condition } => condition.eval(&path.find(event)),
+            Expr::Check { path, condition } => condition.eval(&path.find_in(event)),
             Expr::Pair {
                 left,
                 right,
                 condition,
-            } => condition.eval_pair(&left.find(event), &right.find(event)),
+            } => condition.eval_pair(&left.find_in(event), &right.find_in(event)),
             Expr::Elements {
                 path,
                 quantifier,
                 body,
             } => {
-                let found = path.find(event);
+                let found = path.find_in(event);
                 match &found {
                     Found::One(Value::Array(items)) => quantify(*quantifier, items.iter(), body),
                     Found::Many(items) => quantify(*quantifier, items.iter().copied(), body),
                     _ => *quantifier == Quantifier::NoElement,
                 }
             }
-            Expr::Sigma(m) => m.matches(event),
+            Expr::Sigma(m) => m.matches_in(event),
         }
     }
 

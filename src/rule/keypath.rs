@@ -5,6 +5,7 @@
 //! a list of segments resolved against a `serde_json::Value` without allocating unless a
 //! `[*]` wildcard has to collect several values.
 
+use crate::event::document::Document;
 use serde_json::Value;
 use std::fmt;
 
@@ -142,38 +143,61 @@ impl KeyPath {
         self.segments.contains(&Segment::Wildcard)
     }
 
+    /// Resolves the path in a record read through a [`Document`]: the first segment through
+    /// the document's top-level lookup, the rest on the decoded field. Gives the same answer
+    /// as [`KeyPath::find`] on the decoded record.
+    pub fn find_in<'a, D: Document + ?Sized>(&self, doc: &'a D) -> Found<'a> {
+        if let Some(value) = doc.as_value() {
+            return self.find(value);
+        }
+        match self.segments.split_first() {
+            None => Found::One(doc.whole()),
+            Some((Segment::Field(name), rest)) => match doc.field(name) {
+                Some(top) => find_from(top, rest, self.has_wildcard()),
+                None => Found::Missing,
+            },
+            // A record is an object: an index or `[*]` at the top reaches nothing.
+            Some(_) => Found::Missing,
+        }
+    }
+
     /// Resolves the path in `event`.
     pub fn find<'a>(&self, event: &'a Value) -> Found<'a> {
-        if !self.has_wildcard() {
-            let mut current = event;
-            for segment in &self.segments {
-                match step(current, segment) {
-                    Some(next) => current = next,
-                    None => return Found::Missing,
-                }
+        find_from(event, &self.segments, self.has_wildcard())
+    }
+}
+
+/// Resolves `segments` starting at `start`.
+fn find_from<'a>(start: &'a Value, segments: &[Segment], wildcard: bool) -> Found<'a> {
+    if !wildcard {
+        let mut current = start;
+        for segment in segments {
+            match step(current, segment) {
+                Some(next) => current = next,
+                None => return Found::Missing,
             }
-            return Found::One(current);
         }
-        let mut frontier: Vec<&'a Value> = vec![event];
-        for segment in &self.segments {
-            let mut next = Vec::with_capacity(frontier.len());
-            for value in frontier {
-                match segment {
-                    Segment::Wildcard => {
-                        if let Value::Array(items) = value {
-                            next.extend(items.iter());
-                        }
+        return Found::One(current);
+    }
+    let mut frontier: Vec<&'a Value> = vec![start];
+    for segment in segments {
+        let mut next = Vec::with_capacity(frontier.len());
+        for value in frontier {
+            match segment {
+                Segment::Wildcard => {
+                    if let Value::Array(items) = value {
+                        next.extend(items.iter());
                     }
-                    other => next.extend(step(value, other)),
                 }
+                other => next.extend(step(value, other)),
             }
-            frontier = next;
         }
-        if frontier.is_empty() {
-            Found::Missing
-        } else {
-            Found::Many(frontier)
-        }
+        frontier = next;
+    }
+    if frontier.is_empty() {
+        Found::Missing
+    } else {
+        Found::Many(frontier)
     }
 }
 

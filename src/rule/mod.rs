@@ -8,6 +8,7 @@ pub mod expr;
 pub mod ip;
 pub mod keypath;
 pub mod load;
+pub mod plan;
 pub mod ruleset;
 pub mod selftest;
 pub mod spec;

@@ -3,18 +3,24 @@
 //! Most rules pin `eventSource` and `eventName` with `Equals` or `IsIn`. The set indexes
 //! rules by those constants so an event is tested only against its candidates: rules pinned
 //! to its (source, name) pair, to its source alone, to its name alone, and the few rules that
-//! pin neither. The set also knows every key path its rules read, which is the
-//! [`Projection`] the decoder uses. A `RuleSet` is immutable; a reload builds a new one.
+//! pin neither. The set also knows every top-level field its rules read, which is the
+//! [`Layout`] the record scanner locates. A `RuleSet` is immutable; a reload builds a new one.
+//!
+//! The maps use `FxHash`: their keys are short service and API names from our own records
+//! and rules, and a lookup per record is on the hot path, so SipHash's flood resistance buys
+//! nothing here and costs a measurable share.
 
 use super::compile::{Rule, CLOUDTRAIL};
-use crate::event::projection::Projection;
-use crate::rule::keypath::KeyPath;
-use serde_json::Value;
-use std::collections::HashMap;
+use super::expr::Expr;
+use super::plan::plan;
+use crate::event::document::Document;
+use crate::event::lazy::Layout;
+use crate::event::pfields;
+use rustc_hash::FxHashMap as HashMap;
 
-/// Fields every event is decoded with, whatever the rules read: the index keys and what
-/// the alert stage needs to place an event in time.
-pub const ALWAYS_DECODED: [&str; 4] = ["eventSource", "eventName", "eventTime", "eventID"];
+/// Top-level fields every record is scanned for, whatever the rules read: the index keys and
+/// what the alert stage needs to place an event in time.
+pub const ALWAYS_DECODED: [&str; 3] = ["eventSource", "eventName", "eventTime"];
 
 /// Rules keyed by the (source, name) pair, by source alone, by name alone.
 #[derive(Debug, Default)]
@@ -92,8 +98,9 @@ pub struct RuleSet {
     /// The same three maps for rules that pin the fields ignoring case (Sigma), keyed by the
     /// ASCII-lower-cased values.
     folded: Index,
-    projection: Projection,
-    reads_p_fields: bool,
+    layout: Layout,
+    /// Per evaluated rule, its detection as the hot path runs it (see [`super::plan`]).
+    plans: Vec<Option<Expr>>,
 }
 
 impl RuleSet {
@@ -104,29 +111,38 @@ impl RuleSet {
             rules,
             ..RuleSet::default()
         };
-        let mut projection = Projection::default();
+        let mut layout = Layout::default();
         for name in ALWAYS_DECODED {
-            projection.add(&KeyPath::key(name));
+            layout.add(name);
         }
         for (i, rule) in set.rules.iter().enumerate() {
             if !rule.enabled || !rule.reads(CLOUDTRAIL) {
                 continue;
             }
+            // A path without a top-level field (a keyword search) reads the full decode,
+            // which needs no slot.
             for path in rule.match_paths() {
-                if path.root().is_some_and(|r| r.starts_with("p_")) {
-                    // p_ fields are derived from many parts of the record.
-                    set.reads_p_fields = true;
-                    projection = Projection::everything();
-                }
-                projection.add(path);
+                layout.add_path(path);
+                // A derived p_ field reads other fields; locate them too.
+                let derived_from = path.root().map_or(&[][..], pfields::reads);
+                derived_from.iter().for_each(|r| layout.add(r));
             }
             let owned =
                 |v: Option<Vec<&str>>| v.map(|v| v.into_iter().map(str::to_string).collect());
-            let exact = set.exact.add(
-                i,
-                owned(rule.detection.pinned("eventSource")),
-                owned(rule.detection.pinned("eventName")),
-            );
+            let sources = rule.detection.pinned("eventSource");
+            let names = rule.detection.pinned("eventName");
+            let pinned: Vec<&str> = [("eventSource", &sources), ("eventName", &names)]
+                .iter()
+                .filter(|(_, pins)| pins.is_some())
+                .map(|(field, _)| *field)
+                .collect();
+            let exact = set
+                .exact
+                .add(i, owned(sources.clone()), owned(names.clone()));
+            // Only the exact index guarantees its pins; a folded or unindexed rule re-tests all.
+            let guaranteed = if exact { &pinned[..] } else { &[] };
+            set.plans.resize(i + 1, None);
+            set.plans[i] = Some(plan(&rule.detection, guaranteed));
             if !exact
                 && !set.folded.add(
                     i,
@@ -137,7 +153,7 @@ impl RuleSet {
                 set.unindexed.push(i);
             }
         }
-        set.projection = projection;
+        set.layout = layout;
         set
     }
 
@@ -157,14 +173,9 @@ impl RuleSet {
         self.rules.is_empty()
     }
 
-    /// The key paths to decode events with.
-    pub fn projection(&self) -> &Projection {
-        &self.projection
-    }
-
-    /// True when some rule reads a `p_` field, so events need them before matching.
-    pub fn reads_p_fields(&self) -> bool {
-        self.reads_p_fields
+    /// The top-level fields the rules read, for the record scanner.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
     }
 
     /// Indices of the rules an event with this source and name could match.
@@ -196,15 +207,22 @@ impl RuleSet {
         .flat_map(|v| v.iter().copied())
     }
 
-    /// Appends to `out`, in rule order, the indices of the rules `event` matches.
-    pub fn matching(&self, event: &Value, out: &mut Vec<usize>) {
-        let source = event.get("eventSource").and_then(Value::as_str);
-        let name = event.get("eventName").and_then(Value::as_str);
+    /// Appends to `out`, in rule order, the indices of the rules `event` matches. The index
+    /// reads `eventSource` and `eventName` the way rules do (exact key, else ignoring case),
+    /// so it never leaves out a rule that would match.
+    pub fn matching<D: Document + ?Sized>(&self, event: &D, out: &mut Vec<usize>) {
+        let source = event.text("eventSource");
+        let name = event.text("eventName");
         let start = out.len();
-        out.extend(
-            self.candidates(source, name)
-                .filter(|&i| self.rules[i].matches(event)),
-        );
+        out.extend(self.candidates(source, name).filter(|&i| {
+            let rule = &self.rules[i];
+            let detection = self.plans.get(i).and_then(Option::as_ref);
+            let detection = detection.unwrap_or(&rule.detection);
+            rule.inline_filters
+                .as_ref()
+                .is_none_or(|f| f.matches_in(event))
+                && detection.matches_in(event)
+        }));
         out[start..].sort_unstable();
     }
 }

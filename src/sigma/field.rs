@@ -7,6 +7,7 @@
 //! matches when any of its elements matches. An object is matched as its compact JSON text,
 //! numbers and booleans as their JSON text, and a missing key is `null`.
 
+use crate::event::document::Document;
 use crate::rule::keypath::KeyPath;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -44,17 +45,30 @@ impl FieldPath {
 
     /// True when `f` holds for a value the path reaches (lists on the way are stepped into;
     /// the value reached may itself be a list or null).
-    pub fn any_value(&self, event: &Value, f: &mut dyn FnMut(&Value) -> bool) -> bool {
-        walk(event, &self.segments, f)
+    pub fn any_value<D: Document + ?Sized>(
+        &self,
+        event: &D,
+        f: &mut dyn FnMut(&Value) -> bool,
+    ) -> bool {
+        if let Some(value) = event.as_value() {
+            return walk(value, &self.segments, f);
+        }
+        // A record is an object: its first step is an exact top-level lookup.
+        let (first, rest) = self.segments.split_first().expect("a field has a segment");
+        event.field_exact(first).is_some_and(|v| walk(v, rest, f))
     }
 
     /// The key is there, whatever its value (`null` and `[]` included).
-    pub fn present(&self, event: &Value) -> bool {
+    pub fn present<D: Document + ?Sized>(&self, event: &D) -> bool {
         self.any_value(event, &mut |_| true)
     }
 
     /// True when `f` holds for a leaf: a reached value, or an element of a reached list.
-    pub fn any_leaf(&self, event: &Value, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+    pub fn any_leaf<D: Document + ?Sized>(
+        &self,
+        event: &D,
+        f: &mut dyn FnMut(&Value) -> bool,
+    ) -> bool {
         self.any_value(event, &mut |v| any_leaf(v, f))
     }
 }

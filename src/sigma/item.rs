@@ -8,6 +8,7 @@
 
 use super::field::{self, with_text, FieldPath};
 use super::wildcard::{fold_char, Pattern};
+use crate::event::document::Document;
 use crate::rule::compare::numeric_cmp;
 use crate::rule::ip::{self, Cidr};
 use regex::Regex;
@@ -60,7 +61,7 @@ pub enum RefMode {
 
 impl Item {
     /// Evaluates the item on a record.
-    pub fn matches(&self, event: &Value) -> bool {
+    pub fn matches<D: Document + ?Sized>(&self, event: &D) -> bool {
         let holds = if self.all {
             self.values
                 .iter()
@@ -72,9 +73,13 @@ impl Item {
     }
 
     /// True when one of `tests` holds. Tests on leaf values share one pass over the leaves.
-    fn any_test<'a>(&self, tests: impl Iterator<Item = &'a Test> + Clone, event: &Value) -> bool {
+    fn any_test<'a, D: Document + ?Sized>(
+        &self,
+        tests: impl Iterator<Item = &'a Test> + Clone,
+        event: &D,
+    ) -> bool {
         let Some(field) = &self.field else {
-            return field::any_record_leaf(event, &mut |leaf| {
+            return field::any_record_leaf(event.whole(), &mut |leaf| {
                 with_text(leaf, |text| tests.clone().any(|t| t.on_leaf(leaf, text)))
                     .unwrap_or(false)
             });
@@ -109,7 +114,7 @@ impl Test {
     }
 
     /// Tests that look at the field as a whole.
-    fn on_field(&self, field: &FieldPath, event: &Value) -> bool {
+    fn on_field<D: Document + ?Sized>(&self, field: &FieldPath, event: &D) -> bool {
         match self {
             Test::Null => !field.present(event) || field.any_leaf(event, &mut Value::is_null),
             Test::Exists(want) => field.present(event) == *want,

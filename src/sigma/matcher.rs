@@ -9,6 +9,7 @@
 
 use super::condition::Logic;
 use super::item::{Item, Test};
+use crate::event::document::Document;
 use crate::rule::keypath::KeyPath;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -24,7 +25,7 @@ pub enum Node {
 }
 
 impl Node {
-    pub fn matches(&self, event: &Value) -> bool {
+    pub fn matches<D: Document + ?Sized>(&self, event: &D) -> bool {
         match self {
             Node::All(c) => c.iter().all(|n| n.matches(event)),
             Node::Any(c) => c.iter().any(|n| n.matches(event)),
@@ -89,7 +90,12 @@ impl Matcher {
         self.eval(&self.logic, event)
     }
 
-    fn eval(&self, logic: &Logic, event: &Value) -> bool {
+    /// [`Matcher::matches`] on a record read through a [`Document`].
+    pub fn matches_in<D: Document + ?Sized>(&self, event: &D) -> bool {
+        self.eval(&self.logic, event)
+    }
+
+    fn eval<D: Document + ?Sized>(&self, logic: &Logic, event: &D) -> bool {
         match logic {
             Logic::Search(i) => self.searches[*i].1.matches(event),
             Logic::Not(inner) => !self.eval(inner, event),
