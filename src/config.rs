@@ -1,4 +1,4 @@
-//! `trailwatch.yaml`: the daemon's configuration (contract in `shared/DESIGN.md`).
+//! `trailwatch.yaml`: the daemon's configuration (every key in docs/OPERATIONS.md).
 //!
 //! Strict: unknown keys are errors. Relative paths are taken relative to the directory of
 //! the configuration file; without a file, the built-in defaults are relative to the working

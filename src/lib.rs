@@ -1,6 +1,7 @@
 //! trailwatch: a detection daemon for AWS CloudTrail that runs Panther-format rules.
 //!
-//! The crate follows the data flow of `docs/ARCHITECTURE` in `shared/DESIGN.md`:
+//! The crate follows the data flow described in `docs/ARCHITECTURE.md` (stages, which module
+//! may use which, the invariants):
 //! [`event`] reads and decodes CloudTrail records, [`rule`] loads and evaluates rules,
 //! [`engine`] ties the two together per record, [`alert`] and [`dedup`] turn matches into
 //! alerts, and [`cli`] holds the subcommands.
