@@ -16,7 +16,7 @@ use super::slack::SlackConfig;
 use super::stdout::StdoutConfig;
 use super::syslog::SyslogConfig;
 use super::webhook::WebhookConfig;
-use crate::rule::Severity;
+use crate::severity::Severity;
 use serde::de::{Deserializer, IgnoredAny};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

@@ -16,7 +16,7 @@ use super::config::{RetryConfig, TypeKey};
 use super::queue::blocking;
 use super::{Sink, SinkError};
 use crate::alert::Alert;
-use crate::rule::Severity;
+use crate::severity::Severity;
 use serde::Deserialize;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

@@ -5,7 +5,7 @@
 
 use super::config::{Delivery, FilterConfig};
 use crate::alert::Alert;
-use crate::rule::Severity;
+use crate::severity::Severity;
 
 /// A sink's compiled filter.
 #[derive(Debug, Clone, PartialEq)]

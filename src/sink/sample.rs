@@ -2,7 +2,7 @@
 //! when checking that a sink is wired up.
 
 use crate::alert::Alert;
-use crate::rule::Severity;
+use crate::severity::Severity;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 

@@ -6,7 +6,7 @@ use super::config::{default_min_severity, FilterConfig, QueueConfig, RetryConfig
 use super::facts::Facts;
 use super::{Sink, SinkError};
 use crate::alert::Alert;
-use crate::rule::Severity;
+use crate::severity::Severity;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::io::{self, Write};

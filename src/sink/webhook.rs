@@ -10,7 +10,7 @@ use super::config::{RetryConfig, TypeKey};
 use super::secret::{self, Secret};
 use super::{http, Sink, SinkError};
 use crate::alert::Alert;
-use crate::rule::Severity;
+use crate::severity::Severity;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 use super::entry::encode;
 use super::socket::send_entry;
 use crate::alert::Alert;
-use crate::rule::Severity;
+use crate::severity::Severity;
 use crate::sink::config::{
     default_min_severity, under, yes, FilterConfig, KeyProblem, QueueConfig, RetryConfig, TypeKey,
 };

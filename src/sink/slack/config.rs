@@ -1,6 +1,6 @@
 //! `type: slack`: the webhook secret, the timeout and the shared delivery keys.
 
-use crate::rule::Severity;
+use crate::severity::Severity;
 use crate::sink::config::{
     default_min_severity, FilterConfig, KeyProblem, QueueConfig, RetryConfig, TypeKey,
 };

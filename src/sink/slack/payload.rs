@@ -12,7 +12,7 @@
 //! oversized value truncates instead of getting the whole message refused.
 
 use crate::alert::Alert;
-use crate::rule::Severity;
+use crate::severity::Severity;
 use crate::sink::facts::Facts;
 use serde_json::{json, Value};
 

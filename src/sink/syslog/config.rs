@@ -1,6 +1,6 @@
 //! `type: syslog`: transport, address, message format, facility and names.
 
-use crate::rule::Severity;
+use crate::severity::Severity;
 use crate::sink::config::{
     default_min_severity, under, FilterConfig, KeyProblem, QueueConfig, RetryConfig, TypeKey,
 };

@@ -10,7 +10,7 @@
 
 use crate::alert::Alert;
 use crate::escape;
-use crate::rule::Severity;
+use crate::severity::Severity;
 use crate::sink::facts::Facts;
 use time::macros::format_description;
 use time::OffsetDateTime;
