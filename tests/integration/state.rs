@@ -2,6 +2,7 @@
 //! `state.json` from earlier versions is migrated, and `dedup.max_keys` evicts exactly the least
 //! recently used key.
 
+use crate::bounds_sinks::SmallDisk;
 use crate::daemon::{dedup_of, lines, target, wait_until, Env};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -229,44 +230,12 @@ fn max_keys_evicts_the_least_recently_used_key() {
     assert_eq!(counts.len(), 4, "{counts:?}");
 }
 
-/// A tmpfs mounted over a directory for the life of the value (root only).
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(dir).unwrap();
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            Some(Tmpfs(dir.to_path_buf()))
-        } else {
-            eprintln!(
-                "SKIPPED: cannot mount a tmpfs here (not root?): the full-disk test did not run"
-            );
-            None
-        }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_full_state_disk_pauses_the_daemon_and_loses_nothing() {
     let env = Env::new();
-    let Some(_disk) = Tmpfs::mount(&env.root().join("state"), "96m") else {
+    let state_dir = env.root().join("state");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    let Some(_disk) = SmallDisk::mount_at(&state_dir, "96m") else {
         return;
     };
     let stream = env.inbox().join("stream.ndjson");
