@@ -111,7 +111,12 @@ impl AlertStage {
 
     async fn process(&mut self, evaluated: Evaluated) -> Result<(), StoreError> {
         for bad in &evaluated.bad {
-            tracing::warn!(input = %bad, "skipped bad input");
+            // `file` and `line` are stable field names for log shippers (docs/OPERATIONS.md).
+            let line = match bad.place {
+                Some(crate::event::reader::Place::Line(n)) => Some(n),
+                _ => None,
+            };
+            tracing::warn!(file = %bad.path.display(), line, error = %bad, "skipped bad input");
         }
         let now_ms = wall_clock_ms();
         for hit in evaluated.hits {
@@ -145,6 +150,7 @@ impl AlertStage {
                 match admitted.outcome {
                     windows::Outcome::Opened(alert) => {
                         self.metrics.alerts_opened.fetch_add(1, Ordering::Relaxed);
+                        self.metrics.facts.alert_opened();
                         deliver(&self.router, &alert).await;
                     }
                     windows::Outcome::Suppressed | windows::Outcome::Pending => {
@@ -242,6 +248,10 @@ impl AlertStage {
                     self.metrics
                         .dedup_keys
                         .store(self.store.window_keys(), Ordering::Relaxed);
+                    // `/status` measures how far behind each source is from what is durable.
+                    let positions = self.checkpoints.iter();
+                    let positions = positions.map(|p| (p.path.clone(), p.offset, p.done));
+                    self.metrics.facts.committed(positions.collect());
                     return;
                 }
                 Err(e @ StoreError::RolledBack { .. }) => fatal(&e),

@@ -38,6 +38,8 @@ pub struct Metrics {
     pub dedup_windows_dropped: AtomicU64,
     /// State commits that failed and were retried (a full disk, say).
     pub state_commit_failures: AtomicU64,
+    /// Start time, last reload, recent alerts and file positions, for `/status`.
+    pub facts: super::status::Facts,
 }
 
 /// A counter family with one label.

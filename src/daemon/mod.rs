@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod pipeline;
 mod reload;
 pub mod setup;
+pub mod status;
 pub mod supervise;
 pub mod systemd;
 pub mod windows;
@@ -149,10 +150,17 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         tracing::info!(listen = %listener.local_addr()?, "metrics endpoint up");
         let sinks = router.clone();
         let sink_stats = Arc::new(move || metrics::render_sinks(&sinks.stats()));
+        let (sinks, for_status, sources) =
+            (router.clone(), metrics.clone(), config.sources.clone());
+        let status: endpoint::StatusView = Arc::new(move |healthy| {
+            let document = status::document(&for_status, &sources, &sinks.stats(), healthy);
+            serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+        });
         tokio::spawn(endpoint::serve(
             listener,
             metrics.clone(),
             sink_stats,
+            status,
             healthy,
         ));
     }

@@ -104,6 +104,7 @@ impl Running {
         let running = apply_rules(&loaded, &self.rules, &self.router, &self.metrics).await;
         *self.running_rules.lock().unwrap_or_else(|e| e.into_inner()) = running;
         self.metrics.reloads_ok.fetch_add(1, Ordering::Relaxed);
+        self.metrics.facts.reloaded(true, 0);
         tracing::info!(rules = loaded.rules.len(), hash = %loaded.hash, "reloaded");
         self.notifier.ready();
     }
@@ -112,6 +113,7 @@ impl Running {
     async fn reject(&self, fatal: setup::Fatal) {
         self.metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
         let errors: Vec<String> = fatal.0.iter().map(ToString::to_string).collect();
+        self.metrics.facts.reloaded(false, errors.len());
         for e in &errors {
             tracing::error!("{e}");
         }
