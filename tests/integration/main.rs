@@ -10,6 +10,7 @@ mod rules_cmd;
 mod sigma;
 mod sinks;
 mod state;
+mod status_cmd;
 mod supervision;
 mod support;
 mod test_cmd;
