@@ -10,7 +10,7 @@ use super::metrics::Metrics;
 use crate::config::SourceConfig;
 use crate::sink::SinkStats;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
@@ -189,7 +189,12 @@ fn source_status(source: &SourceConfig, positions: &[(PathBuf, u64, bool)]) -> S
         files_tracked: 0,
         bytes_behind: 0,
     };
-    for (path, offset, done) in positions.iter().filter(|p| p.0.starts_with(&source.path)) {
+    // The reader may name files differently from the configuration (`./inbox/a` for `inbox`):
+    // both are compared as absolute paths.
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let root = absolute(&source.path);
+    let under = |p: &&(PathBuf, u64, bool)| absolute(&p.0).starts_with(&root);
+    for (path, offset, done) in positions.iter().filter(under) {
         status.files_tracked += 1;
         if !done {
             // A file gone since the commit has nothing left to read: it counts as caught up.
