@@ -34,16 +34,14 @@ pub fn print(doc: &StatusDocument, problems: &[String], out: &mut dyn Write) -> 
     )?;
     writeln!(
         out,
-        "\n{:<40} {:>8} {:>14}",
-        "SOURCE", "FILES", "BYTES BEHIND"
+        "\n{:<40} {:>8} {:>14} {:>10}",
+        "SOURCE", "FILES", "BYTES BEHIND", "EVENT LAG"
     )?;
     for s in &doc.sources {
         let path = s.path.display().to_string();
-        writeln!(
-            out,
-            "{path:<40} {:>8} {:>14}",
-            s.files_tracked, s.bytes_behind
-        )?;
+        let lag = s.event_lag_secs.map_or("-".to_string(), duration);
+        let (files, bytes) = (s.files_tracked, s.bytes_behind);
+        writeln!(out, "{path:<40} {files:>8} {bytes:>14} {lag:>10}")?;
     }
     writeln!(
         out,

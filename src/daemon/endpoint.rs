@@ -1,5 +1,6 @@
-//! The `/metrics` and `/healthz` listener: a deliberately tiny HTTP/1.1 responder, since two
-//! read-only paths do not need a web framework, hardened the way a long-running server must be.
+//! The `/metrics`, `/healthz` and `/status` listener: a deliberately tiny HTTP/1.1 responder,
+//! since three read-only paths do not need a web framework, hardened the way a long-running
+//! server must be.
 //!
 //! - **Accept errors back off.** `accept` fails when the process is out of descriptors
 //!   (EMFILE); retrying at once would spin a core while nothing changes. The wait doubles from

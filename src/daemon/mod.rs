@@ -15,6 +15,7 @@
 pub mod alerts;
 pub mod control;
 pub mod endpoint;
+pub mod event_lag;
 pub mod metrics;
 pub mod pipeline;
 mod reload;
@@ -128,6 +129,8 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         incomplete_grace: Duration::from_secs(10),
         max_open_files: 256,
     };
+    let roots: Vec<PathBuf> = config.sources.iter().map(|s| s.path.clone()).collect();
+    metrics.facts.event_clock.watch(&roots);
     let source = watch::spawn(settings, resume, source_tx).map_err(StartupError)?;
 
     // The watchdog (if systemd wants one) and /healthz follow pipeline progress, never a

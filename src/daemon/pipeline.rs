@@ -176,6 +176,7 @@ pub fn evaluate(
         }
     }
     let label = source_label(&batch);
+    metrics.facts.event_clock.batch_read(&batch.path, &records);
     metrics.records_read.add(&label, records.len() as u64);
     metrics.records_failed.add(&label, bad.len() as u64);
     metrics

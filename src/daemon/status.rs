@@ -10,7 +10,7 @@ use super::metrics::Metrics;
 use crate::config::SourceConfig;
 use crate::sink::SinkStats;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
@@ -25,6 +25,8 @@ pub struct Facts {
     alert_minutes: Mutex<[(u64, u64); ALERT_MINUTES]>,
     /// File positions as of the last state commit: (path, offset, read completely).
     positions: Mutex<Vec<(PathBuf, u64, bool)>>,
+    /// The newest event time read per source.
+    pub event_clock: super::event_lag::EventClock,
 }
 
 impl Default for Facts {
@@ -34,6 +36,7 @@ impl Default for Facts {
             last_reload: Mutex::new(None),
             alert_minutes: Mutex::new([(0, 0); ALERT_MINUTES]),
             positions: Mutex::new(Vec::new()),
+            event_clock: Default::default(),
         }
     }
 }
@@ -113,6 +116,9 @@ pub struct SourceStatus {
     pub files_tracked: u64,
     /// Bytes in those files not yet processed (size on disk minus committed offset).
     pub bytes_behind: u64,
+    /// Seconds between now and the newest `eventTime` read from the source (none read yet:
+    /// absent). Includes CloudTrail's own delivery delay, and grows while no events arrive.
+    pub event_lag_secs: Option<u64>,
 }
 
 /// One sink.
@@ -166,7 +172,12 @@ pub fn document(
         alerts_last_hour: facts.alerts_last_hour(),
         sources: sources
             .iter()
-            .map(|source| source_status(source, &positions))
+            .map(|source| {
+                let mut status = source_status(source, &positions);
+                let newest = facts.event_clock.newest(&source.path);
+                status.event_lag_secs = newest.map(|ms| now_ms.saturating_sub(ms) / 1000);
+                status
+            })
             .collect(),
         sinks: sinks
             .iter()
@@ -188,10 +199,11 @@ fn source_status(source: &SourceConfig, positions: &[(PathBuf, u64, bool)]) -> S
         path: source.path.clone(),
         files_tracked: 0,
         bytes_behind: 0,
+        event_lag_secs: None,
     };
     // The reader may name files differently from the configuration (`./inbox/a` for `inbox`):
     // both are compared as absolute paths.
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    use super::event_lag::absolute;
     let root = absolute(&source.path);
     let under = |p: &&(PathBuf, u64, bool)| absolute(&p.0).starts_with(&root);
     for (path, offset, done) in positions.iter().filter(under) {

@@ -78,6 +78,13 @@ fn status_shows_rules_sources_and_sinks_and_fails_while_a_sink_is_down() {
         json["sources"][0]["files_tracked"] == 1 && json["sources"][0]["bytes_behind"] == 0
     };
     assert!(wait_until(Duration::from_secs(10), tracked));
+    // The event (2024-05-01T10:01:00Z) is far in the past: the lag is at least that old.
+    let since_event = 1_714_557_660 * 1000;
+    let lag = json["sources"][0]["event_lag_secs"].as_u64().unwrap();
+    assert!(
+        lag >= (json["now_ms"].as_u64().unwrap() - since_event) / 1000 - 1,
+        "{json}"
+    );
 
     // With the default five minutes of grace the same failure is not yet unhealthy.
     assert_eq!(status(&env, &[]).status.code(), Some(0));
