@@ -196,8 +196,9 @@ impl AlertStage {
         {
             tracing::warn!(
                 evicted = self.evictions_unlogged,
-                last_rule_id = %rule_id,
-                last_dedup = %dedup,
+                // The last key evicted: `rule_id` is a stable field name for log shippers.
+                rule_id = %rule_id,
+                dedup = %dedup,
                 max_keys = self.store.window_keys(),
                 "dedup.max_keys reached: least recently used dedup keys evicted (a later match on one may alert again)"
             );

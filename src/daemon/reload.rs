@@ -49,11 +49,13 @@ pub(super) async fn apply_rules(
         return loaded.rules.clone();
     }
     let errors: Vec<String> = loaded.rule_errors.iter().map(ToString::to_string).collect();
-    for e in &errors {
-        tracing::error!("{e}");
+    // `file`, `line` and `column` are stable field names for log shippers (OPERATIONS.md).
+    for e in &loaded.rule_errors {
+        let (file, line, column) = (e.path.display(), e.line, e.column);
+        tracing::error!(%file, line, column, "{e}");
     }
     for path in &loaded.kept_files {
-        tracing::warn!(path = %path.display(), "broken rule file: its previous version keeps running");
+        tracing::warn!(file = %path.display(), "broken rule file: its previous version keeps running");
     }
     tracing::error!(
         errors = errors.len(),

@@ -107,6 +107,11 @@ fn piped_logs_carry_no_escapes_and_json_logs_have_stable_fields() {
         &env.root().join("trailwatch.yaml"),
         format!("{config}log:\n  format: json\n").as_bytes(),
     );
+    // A broken rule file is reported with its file, line and column.
+    write(
+        &env.root().join("rules.d/broken.yml"),
+        b"RuleID: x\nSeverity: [\n",
+    );
     let mut child = env.start();
     // A broken line is reported with its file and line.
     append(&env.inbox().join("bad.ndjson"), b"{not json\n");
@@ -136,6 +141,16 @@ fn piped_logs_carry_no_escapes_and_json_logs_have_stable_fields() {
         "{bad}"
     );
     assert_eq!(bad["line"], 1, "{bad}");
+    let rule_error = events
+        .iter()
+        .find(|e| {
+            e["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("broken.yml"))
+        })
+        .unwrap_or_else(|| panic!("no rule error with a file field in\n{log}"));
+    assert_eq!(rule_error["level"], "ERROR", "{rule_error}");
+    assert!(rule_error["line"].as_u64().is_some(), "{rule_error}");
 }
 
 #[test]
