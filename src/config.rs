@@ -23,6 +23,25 @@ pub struct Config {
     pub dedup: DedupConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// How the daemon writes its log (to stderr; journald under systemd).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// `text`: one readable line per event; `json`: one JSON object per line, for log shippers.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// One directory (or file) to read CloudTrail logs from.
@@ -117,6 +136,7 @@ impl Default for Config {
             sources: default_sources(),
             dedup: DedupConfig::default(),
             metrics: MetricsConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }
@@ -160,6 +180,24 @@ mod tests {
         let err = Config::load(Some(&path)).unwrap_err();
         assert_eq!((err.line, err.column), (3, 3));
         assert!(err.message.contains("unknown field `max_key`"), "{err}");
+    }
+
+    #[test]
+    fn log_format_is_text_json_or_a_located_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trailwatch.yaml");
+        std::fs::write(&path, "log:\n  format: json\n").unwrap();
+        assert_eq!(
+            Config::load(Some(&path)).unwrap().log.format,
+            LogFormat::Json
+        );
+        std::fs::write(&path, "log:\n  format: xml\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        assert!(
+            err.message.contains("text") && err.message.contains("json"),
+            "{err}"
+        );
     }
 
     #[test]

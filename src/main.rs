@@ -2,162 +2,17 @@
 //! an exit code (0 success, 1 findings, 2 usage or configuration error; `run` also exits 70
 //! after a panic outside a record's evaluation, for the service manager to restart it).
 
-use clap::{Parser, Subcommand};
+mod args;
+mod manpages;
+
+use args::{Cli, Command, RulesCommand, SinkCommand, StateCommand};
+use clap::{CommandFactory, Parser};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use trailwatch::cli::{check, exit, replay, rules, sink, state, test};
-use trailwatch::rule::Severity;
-
-#[derive(Parser)]
-#[command(
-    name = "trailwatch",
-    version,
-    about = "Detection for AWS CloudTrail logs with Panther-format and Sigma rules",
-    long_about = "trailwatch evaluates detection rules (Panther-format YAML with no-code \
-                  `Detection` blocks, and Sigma rules) against AWS CloudTrail logs: gzipped or \
-                  plain {\"Records\":[...]} delivery files and NDJSON.\n\nExit codes: 0 success, 1 findings (failed \
-                  tests), 2 usage or configuration error, 70 (run) internal error after a panic."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the daemon: watch CloudTrail logs, evaluate rules, send alerts to the sinks
-    ///
-    /// Without --config it runs on built-in defaults relative to the working directory:
-    /// rules from rules.d/, sinks from sinks.d/, logs from var/inbox/, state in var/state/,
-    /// metrics on 127.0.0.1:9187. SIGHUP (or editing rules.d/ or sinks.d/) reloads; SIGTERM
-    /// drains and exits.
-    Run {
-        /// Configuration file (trailwatch.yaml)
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-    },
-    /// Run the unit tests inside rule files and print a result per test
-    Test {
-        /// Rule files or directories (searched recursively for .yml/.yaml)
-        #[arg(default_value = "rules.d")]
-        paths: Vec<PathBuf>,
-        /// Only rules whose KEY has one of the comma-separated VALUEs
-        /// (keys: RuleID, Tags, Severity, LogTypes); repeat to combine
-        #[arg(long = "filter", value_name = "KEY=VALUE")]
-        filters: Vec<test::Filter>,
-        /// Fail rules with fewer tests than N; with N >= 2 each rule also needs a true and a
-        /// false case
-        #[arg(long, value_name = "N", default_value_t = 0)]
-        minimum_tests: usize,
-    },
-    /// Validate the configuration and every rule without starting anything
-    Check {
-        /// Configuration file (trailwatch.yaml); without it the built-in defaults apply
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-    },
-    /// Check or repair the daemon's state store (state_dir/state.db)
-    ///
-    /// `check` reads the store (safe while the daemon runs) and exits 1 if it is damaged.
-    /// `repair` needs the daemon stopped: it copies every readable row into a new store, keeps
-    /// the damaged files beside it and says what was lost.
-    State {
-        #[command(subcommand)]
-        command: StateCommand,
-        /// Configuration file (trailwatch.yaml) naming state_dir; without it var/state
-        #[arg(long, value_name = "FILE", global = true)]
-        config: Option<PathBuf>,
-    },
-    /// Evaluate log files once and write JSON lines to stdout
-    Replay {
-        /// Rule directory or file; repeat for several
-        #[arg(long = "rules", value_name = "DIR", default_value = "rules.d")]
-        rules: Vec<PathBuf>,
-        /// `alerts`: each alert after dedup and threshold, when the input is exhausted;
-        /// `matches`: one line per (rule, event) match
-        #[arg(long, value_enum, default_value_t = replay::Output::Alerts)]
-        output: replay::Output,
-        /// .json, .json.gz or NDJSON files, or directories of them (recursively)
-        #[arg(required = true, value_name = "PATH")]
-        inputs: Vec<PathBuf>,
-    },
-    /// Alert sinks: send a test alert
-    Sink {
-        #[command(subcommand)]
-        command: SinkCommand,
-    },
-    /// The catalog of loaded rules: list, show one, ATT&CK coverage
-    Rules {
-        #[command(subcommand)]
-        command: RulesCommand,
-        /// Rule directory or file; repeat for several
-        #[arg(
-            long = "rules",
-            value_name = "DIR",
-            default_value = "rules.d",
-            global = true
-        )]
-        rules: Vec<PathBuf>,
-        /// Output format
-        #[arg(long, value_enum, default_value_t = rules::Format::Text, global = true)]
-        format: rules::Format,
-    },
-}
-
-#[derive(Subcommand)]
-enum StateCommand {
-    /// Verify the store: SQLite's integrity check, its identity, every row decoded
-    Check,
-    /// Salvage a damaged store into a new one (the daemon must be stopped)
-    Repair,
-}
-
-#[derive(Subcommand)]
-enum SinkCommand {
-    /// Send a sample alert through the sink configured in sinks.d/NAME.yaml
-    Test {
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// Configuration file (trailwatch.yaml) naming sinks_dir; default sinks.d
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-    },
-}
-
-#[derive(Subcommand)]
-enum RulesCommand {
-    /// List rules, optionally filtered
-    List {
-        /// ATT&CK technique (T1098 also matches its sub-techniques)
-        #[arg(long)]
-        technique: Option<String>,
-        /// ATT&CK tactic (TA0003)
-        #[arg(long)]
-        tactic: Option<String>,
-        /// CloudTrail eventName the rule filters on
-        #[arg(long)]
-        event_name: Option<String>,
-        /// Severity (Info, Low, Medium, High, Critical)
-        #[arg(long, value_parser = parse_severity)]
-        severity: Option<Severity>,
-        /// Tag (case-insensitive)
-        #[arg(long)]
-        tag: Option<String>,
-    },
-    /// One rule's catalog page: metadata, ATT&CK, logic, indicators, output fields, related rules
-    Show {
-        #[arg(value_name = "RULE_ID")]
-        rule_id: String,
-    },
-    /// ATT&CK tactic x technique coverage of the loaded rules
-    Coverage,
-}
-
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s)
-        .ok_or_else(|| format!("unknown severity `{s}`; valid: Info, Low, Medium, High, Critical"))
-}
+use std::time::Duration;
+use trailwatch::cli::{check, exit, logging, replay, rules, sink, state, status, test};
+use trailwatch::config::{Config, LogFormat};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -171,8 +26,8 @@ fn main() -> ExitCode {
             });
         }
     };
-    if let Command::Run { config } = cli.command {
-        return run_daemon(config);
+    if let Command::Run { config, log_format } = cli.command {
+        return run_daemon(config, log_format);
     }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -192,6 +47,24 @@ fn main() -> ExitCode {
             &mut err,
         ),
         Command::Run { .. } => unreachable!("handled above"),
+        Command::Status {
+            config,
+            format,
+            failing_after_secs,
+        } => status::run(
+            config.as_deref(),
+            format,
+            Duration::from_secs(failing_after_secs),
+            &mut out,
+            &mut err,
+        ),
+        Command::Completions { shell } => {
+            // Into memory first: the generator panics on a write error such as a closed pipe.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "trailwatch", &mut script);
+            out.write_all(&script).map(|()| exit::OK)
+        }
+        Command::Manpages { dir } => manpages::write_all(&dir).map(|()| exit::OK),
         Command::Sink {
             command: SinkCommand::Test { name, config },
         } => sink::test(&name, config.as_deref(), &mut out, &mut err),
@@ -256,23 +129,18 @@ fn main() -> ExitCode {
 }
 
 /// Starts logging and the async runtime, and runs the daemon.
-fn run_daemon(config: Option<PathBuf>) -> ExitCode {
+fn run_daemon(config: Option<PathBuf>, log_format: Option<LogFormat>) -> ExitCode {
     // A panic outside a record's evaluation ends the process (exit 70) for systemd to restart.
     trailwatch::daemon::supervise::install_panic_hook();
-    // Under systemd, journald stamps each line itself: no second timestamp, no colours.
-    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .with_target(false)
-        .fmt_fields(trailwatch::escape::log_fields());
-    if journald {
-        builder.without_time().with_ansi(false).init();
-    } else {
-        builder.init();
-    }
+    // The log must exist before the daemon loads its configuration (to report errors in it),
+    // so the format is read here first; a broken file falls back to text and the daemon then
+    // reports the error itself.
+    let format = log_format.unwrap_or_else(|| {
+        Config::load(config.as_deref())
+            .map(|c| c.log.format)
+            .unwrap_or_default()
+    });
+    logging::init(format, logging::LogTarget::detect());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

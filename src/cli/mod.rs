@@ -2,10 +2,13 @@
 //! tests), 2 usage or configuration error.
 
 pub mod check;
+pub mod logging;
 pub mod replay;
 pub mod rules;
 pub mod sink;
 pub mod state;
+pub mod status;
+pub mod status_table;
 pub mod test;
 
 /// Exit codes shared by every subcommand.

@@ -111,7 +111,12 @@ impl AlertStage {
 
     async fn process(&mut self, evaluated: Evaluated) -> Result<(), StoreError> {
         for bad in &evaluated.bad {
-            tracing::warn!(input = %bad, "skipped bad input");
+            // `file` and `line` are stable field names for log shippers (docs/OPERATIONS.md).
+            let line = match bad.place {
+                Some(crate::event::reader::Place::Line(n)) => Some(n),
+                _ => None,
+            };
+            tracing::warn!(file = %bad.path.display(), line, error = %bad, "skipped bad input");
         }
         let now_ms = wall_clock_ms();
         for hit in evaluated.hits {
@@ -145,6 +150,7 @@ impl AlertStage {
                 match admitted.outcome {
                     windows::Outcome::Opened(alert) => {
                         self.metrics.alerts_opened.fetch_add(1, Ordering::Relaxed);
+                        self.metrics.facts.alert_opened();
                         deliver(&self.router, &alert).await;
                     }
                     windows::Outcome::Suppressed | windows::Outcome::Pending => {
@@ -190,8 +196,9 @@ impl AlertStage {
         {
             tracing::warn!(
                 evicted = self.evictions_unlogged,
-                last_rule_id = %rule_id,
-                last_dedup = %dedup,
+                // The last key evicted: `rule_id` is a stable field name for log shippers.
+                rule_id = %rule_id,
+                dedup = %dedup,
                 max_keys = self.store.window_keys(),
                 "dedup.max_keys reached: least recently used dedup keys evicted (a later match on one may alert again)"
             );
@@ -242,6 +249,10 @@ impl AlertStage {
                     self.metrics
                         .dedup_keys
                         .store(self.store.window_keys(), Ordering::Relaxed);
+                    // `/status` measures how far behind each source is from what is durable.
+                    let positions = self.checkpoints.iter();
+                    let positions = positions.map(|p| (p.path.clone(), p.offset, p.done));
+                    self.metrics.facts.committed(positions.collect());
                     return;
                 }
                 Err(e @ StoreError::RolledBack { .. }) => fatal(&e),

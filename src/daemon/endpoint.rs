@@ -1,5 +1,6 @@
-//! The `/metrics` and `/healthz` listener: a deliberately tiny HTTP/1.1 responder, since two
-//! read-only paths do not need a web framework, hardened the way a long-running server must be.
+//! The `/metrics`, `/healthz` and `/status` listener: a deliberately tiny HTTP/1.1 responder,
+//! since three read-only paths do not need a web framework, hardened the way a long-running
+//! server must be.
 //!
 //! - **Accept errors back off.** `accept` fails when the process is out of descriptors
 //!   (EMFILE); retrying at once would spin a core while nothing changes. The wait doubles from
@@ -29,13 +30,17 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long writing the answer may take.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `/metrics` and `/healthz` on `listener` until the task is dropped. `sinks` supplies
-/// the sinks' counters at each scrape; `healthy` is what `/healthz` reports (see
-/// `supervise::watch_progress`).
+/// Renders the `/status` JSON document, given whether the pipeline is healthy.
+pub type StatusView = Arc<dyn Fn(bool) -> String + Send + Sync>;
+
+/// Serves `/metrics`, `/healthz` and `/status` on `listener` until the task is dropped.
+/// `sinks` supplies the sinks' counters at each scrape, `status` the status document;
+/// `healthy` is what `/healthz` reports (see `supervise::watch_progress`).
 pub async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
     sinks: Arc<dyn Fn() -> String + Send + Sync>,
+    status: StatusView,
     healthy: Arc<AtomicBool>,
 ) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -68,10 +73,16 @@ pub async fn serve(
         };
         let metrics = metrics.clone();
         let sinks = sinks.clone();
+        let status = status.clone();
         let healthy = healthy.load(Ordering::Relaxed);
         let waiting = idle.register();
         tokio::spawn(async move {
-            answer(conn, waiting, &metrics, &*sinks, healthy).await;
+            let views = Views {
+                metrics: &metrics,
+                sinks: &*sinks,
+                status: &*status,
+            };
+            answer(conn, waiting, views, healthy).await;
             drop(permit);
         });
     }
@@ -125,14 +136,15 @@ impl Drop for Waiting {
     }
 }
 
+/// What a connection can be answered with.
+struct Views<'a> {
+    metrics: &'a Metrics,
+    sinks: &'a (dyn Fn() -> String + Send + Sync),
+    status: &'a (dyn Fn(bool) -> String + Send + Sync),
+}
+
 /// Reads one request and writes one answer, each under its deadline.
-async fn answer(
-    mut conn: TcpStream,
-    mut waiting: Waiting,
-    metrics: &Metrics,
-    sinks: &(dyn Fn() -> String + Send + Sync),
-    healthy: bool,
-) {
+async fn answer(mut conn: TcpStream, mut waiting: Waiting, views: Views<'_>, healthy: bool) {
     let mut buf = [0u8; 2048];
     let read = tokio::select! {
         read = tokio::time::timeout(READ_TIMEOUT, conn.read(&mut buf)) => read,
@@ -149,9 +161,10 @@ async fn answer(
     let (status, body, kind) = match path {
         "/metrics" => (
             "200 OK",
-            metrics.render() + &sinks(),
+            views.metrics.render() + &(views.sinks)(),
             "text/plain; version=0.0.4",
         ),
+        "/status" => ("200 OK", (views.status)(healthy), "application/json"),
         "/healthz" if healthy => ("200 OK", "ok\n".to_string(), "text/plain"),
         "/healthz" => (
             "503 Service Unavailable",
@@ -190,7 +203,14 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let healthy = Arc::new(AtomicBool::new(true));
-        tokio::spawn(serve(listener, metrics, Arc::new(String::new), healthy));
+        let status: StatusView = Arc::new(|healthy| format!("{{\"healthy\":{healthy}}}"));
+        tokio::spawn(serve(
+            listener,
+            metrics,
+            Arc::new(String::new),
+            status,
+            healthy,
+        ));
         addr
     }
 
@@ -208,6 +228,7 @@ mod tests {
         );
         assert!(m.contains("trailwatch_alerts_opened_total 2"), "{m}");
         assert!(get(addr, "/healthz").await.ends_with("ok\n"));
+        assert!(get(addr, "/status").await.ends_with("{\"healthy\":true}"));
         assert!(get(addr, "/nope").await.starts_with("HTTP/1.1 404"));
     }
 

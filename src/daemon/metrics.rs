@@ -43,6 +43,8 @@ pub struct Metrics {
     pub state_commit_failures: AtomicU64,
     /// Opens that found no descriptor free (EMFILE/ENFILE); the file was tried again later.
     pub open_file_retries: std::sync::Arc<AtomicU64>,
+    /// Start time, last reload, recent alerts and file positions, for `/status`.
+    pub facts: super::status::Facts,
 }
 
 /// A counter family with one label.

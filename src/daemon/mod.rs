@@ -15,10 +15,12 @@
 pub mod alerts;
 pub mod control;
 pub mod endpoint;
+pub mod event_lag;
 pub mod metrics;
 pub mod pipeline;
 mod reload;
 pub mod setup;
+pub mod status;
 pub mod supervise;
 pub mod systemd;
 pub mod windows;
@@ -135,6 +137,8 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         max_open_files: 256,
         open_file_retries: metrics.open_file_retries.clone(),
     };
+    let roots: Vec<PathBuf> = config.sources.iter().map(|s| s.path.clone()).collect();
+    metrics.facts.event_clock.watch(&roots);
     let source = watch::spawn(settings, resume, source_tx).map_err(StartupError)?;
 
     // The watchdog (if systemd wants one) and /healthz follow pipeline progress, never a
@@ -157,10 +161,17 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         tracing::info!(listen = %listener.local_addr()?, "metrics endpoint up");
         let sinks = router.clone();
         let sink_stats = Arc::new(move || metrics::render_sinks(&sinks.stats()));
+        let (sinks, for_status, sources) =
+            (router.clone(), metrics.clone(), config.sources.clone());
+        let status: endpoint::StatusView = Arc::new(move |healthy| {
+            let document = status::document(&for_status, &sources, &sinks.stats(), healthy);
+            serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+        });
         tokio::spawn(endpoint::serve(
             listener,
             metrics.clone(),
             sink_stats,
+            status,
             healthy,
         ));
     }

@@ -168,6 +168,7 @@ pub fn evaluate(
         }
     }
     let label = metrics.source_label(&batch.path);
+    metrics.facts.event_clock.batch_read(&batch.path, &records);
     metrics.records_read.add(&label, records.len() as u64);
     metrics.records_failed.add(&label, bad.len() as u64);
     metrics

@@ -49,11 +49,13 @@ pub(super) async fn apply_rules(
         return loaded.rules.clone();
     }
     let errors: Vec<String> = loaded.rule_errors.iter().map(ToString::to_string).collect();
-    for e in &errors {
-        tracing::error!("{e}");
+    // `file`, `line` and `column` are stable field names for log shippers (OPERATIONS.md).
+    for e in &loaded.rule_errors {
+        let (file, line, column) = (e.path.display(), e.line, e.column);
+        tracing::error!(%file, line, column, "{e}");
     }
     for path in &loaded.kept_files {
-        tracing::warn!(path = %path.display(), "broken rule file: its previous version keeps running");
+        tracing::warn!(file = %path.display(), "broken rule file: its previous version keeps running");
     }
     tracing::error!(
         errors = errors.len(),
@@ -104,6 +106,7 @@ impl Running {
         let running = apply_rules(&loaded, &self.rules, &self.router, &self.metrics).await;
         *self.running_rules.lock().unwrap_or_else(|e| e.into_inner()) = running;
         self.metrics.reloads_ok.fetch_add(1, Ordering::Relaxed);
+        self.metrics.facts.reloaded(true, 0);
         tracing::info!(rules = loaded.rules.len(), hash = %loaded.hash, "reloaded");
         self.notifier.ready();
     }
@@ -112,6 +115,7 @@ impl Running {
     async fn reject(&self, fatal: setup::Fatal) {
         self.metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
         let errors: Vec<String> = fatal.0.iter().map(ToString::to_string).collect();
+        self.metrics.facts.reloaded(false, errors.len());
         for e in &errors {
             tracing::error!("{e}");
         }

@@ -14,6 +14,7 @@ mod rules_cmd;
 mod sigma;
 mod sinks;
 mod state;
+mod status_cmd;
 mod supervision;
 mod support;
 mod test_cmd;
