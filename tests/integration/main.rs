@@ -1,5 +1,6 @@
 //! Integration tests: the `trailwatch` binary run as a child process against real files.
 
+mod chaos;
 mod check;
 mod daemon;
 mod ip_python;
