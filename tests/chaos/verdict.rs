@@ -17,6 +17,8 @@
 //! - **renotified**: like re-windowed, but replay's id (or another id for the same window)
 //!   arrived too: the daemon published the alert, was killed before committing the window,
 //!   and formed the window differently on the re-read. Two notifications for one detection.
+//! - **knock-on**: a lost or unexpected alert of a (rule, dedup) key that has a re-windowed or
+//!   renotified window: the re-formed window moved the windows after it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -64,7 +66,8 @@ pub struct Policy {
     pub exact_ids: bool,
     /// Duplicates in flight at a kill are reported but do not fail.
     pub allow_duplicates_at_kill: bool,
-    /// Detections notified twice under two ids after a crash are reported but do not fail.
+    /// Detections notified twice under two ids after a crash, and the knock-on effects of a
+    /// re-formed window on the same key's later windows, are reported but do not fail.
     pub allow_renotified: bool,
 }
 
@@ -87,6 +90,9 @@ pub struct SinkVerdict {
     pub rewindowed: Vec<(String, String)>,
     /// Ids that arrived but replay does not compute, and that are not re-windowed.
     pub unexpected: Vec<String>,
+    /// Lost (`lost:ID`) or unexpected (`unexpected:ID`) alerts of a (rule, dedup) key whose
+    /// window was re-windowed or renotified: knock-on effects of the same crash.
+    pub knock_on: Vec<String>,
     /// Messages the sink could not read an alert id from.
     pub malformed: u64,
 }
@@ -156,6 +162,39 @@ impl SinkVerdict {
             .filter(|id| !arrivals.contains_key(id.as_str()) && !claimed.contains(id))
             .cloned()
             .collect();
+        // A re-formed window shifts the windows after it for the same key: a later match can
+        // fall inside the re-formed window (lost) or open one replay does not have
+        // (unexpected). Those are knock-on effects of the same crash, kept apart from the rest.
+        let reformed: BTreeSet<(&str, &str)> = verdict
+            .rewindowed
+            .iter()
+            .chain(&verdict.renotified)
+            .filter_map(|(replay_id, _)| expected.get(replay_id))
+            .map(|info| (info.rule_id.as_str(), info.dedup.as_str()))
+            .collect();
+        let key_of = |id: &String, from: &BTreeMap<String, AlertInfo>| {
+            from.get(id).is_some_and(|info| {
+                reformed.contains(&(info.rule_id.as_str(), info.dedup.as_str()))
+            })
+        };
+        let (knock_lost, lost): (Vec<String>, Vec<String>) = std::mem::take(&mut verdict.lost)
+            .into_iter()
+            .partition(|id| key_of(id, expected));
+        let (knock_unexpected, unexpected): (Vec<String>, Vec<String>) =
+            std::mem::take(&mut verdict.unexpected)
+                .into_iter()
+                .partition(|id| key_of(id, published));
+        verdict.lost = lost;
+        verdict.unexpected = unexpected;
+        verdict.knock_on = knock_lost
+            .into_iter()
+            .map(|id| format!("lost:{id}"))
+            .chain(
+                knock_unexpected
+                    .into_iter()
+                    .map(|id| format!("unexpected:{id}")),
+            )
+            .collect();
         verdict
     }
 
@@ -167,7 +206,7 @@ impl SinkVerdict {
             && self.malformed == 0
             && (self.rewindowed.is_empty() || !policy.exact_ids)
             && (self.duplicated_at_kill.is_empty() || policy.allow_duplicates_at_kill)
-            && (self.renotified.is_empty() || policy.allow_renotified)
+            && ((self.renotified.is_empty() && self.knock_on.is_empty()) || policy.allow_renotified)
     }
 }
 
@@ -175,7 +214,7 @@ impl fmt::Display for SinkVerdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "sink {:<6} expected {:>6} received {:>6} | lost {} duplicated {} unexpected {} malformed {} | re-windowed {} duplicated-at-kill {} renotified {}",
+            "sink {:<6} expected {:>6} received {:>6} | lost {} duplicated {} unexpected {} malformed {} | re-windowed {} duplicated-at-kill {} renotified {} knock-on {}",
             self.name,
             self.expected,
             self.received,
@@ -186,6 +225,7 @@ impl fmt::Display for SinkVerdict {
             self.rewindowed.len(),
             self.duplicated_at_kill.len(),
             self.renotified.len(),
+            self.knock_on.len(),
         )?;
         let sample = |ids: &[String]| ids.iter().take(5).cloned().collect::<Vec<_>>().join(" ");
         let pairs = |v: &[(String, String)]| -> Vec<String> {
@@ -199,6 +239,7 @@ impl fmt::Display for SinkVerdict {
             ("re-windowed (replay->daemon)", &rewindowed),
             ("duplicated at a kill", &self.duplicated_at_kill),
             ("renotified (replay->daemon)", &renotified),
+            ("knock-on", &self.knock_on),
         ] {
             if !ids.is_empty() {
                 write!(f, "\n    {label} e.g.: {}", sample(ids))?;

@@ -8,7 +8,8 @@
 //! `tests/chaos/verdict.rs`): a delivery the endpoint took just before a SIGKILL is sent
 //! again (the documented gap of an endpoint without acknowledgements), and a window whose
 //! alert was published but not yet committed can be formed anew, under another id, when the
-//! daemon re-reads after a kill (reported as a bug; the full soak fails on it).
+//! daemon re-reads after a kill, which also moves that key's later windows (reported as a
+//! bug; the full soak fails on it).
 
 #[path = "../chaos/mod.rs"]
 mod soak;
