@@ -3,6 +3,7 @@
 mod bounds_daemon;
 mod bounds_fds;
 mod bounds_sinks;
+mod chaos;
 mod check;
 mod daemon;
 mod hostile_output;
