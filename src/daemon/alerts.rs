@@ -2,14 +2,16 @@
 //!
 //! Results arrive from the workers out of order and are put back in sequence. For each
 //! matched event: skip it if its `eventID` was already processed (a re-read after a crash, or
-//! the same event delivered twice), run it through the dedup windows, and hand each alert that
-//! opens to the sinks, waiting until every sink has durably accepted it. Only then does the
-//! file's checkpoint move past the batch.
+//! the same event delivered twice), run it through the dedup windows, and put each alert that
+//! opens into the store's outbox.
 //!
-//! Everything the stage changes (windows, event ids, checkpoints) goes into the state store's
-//! open transaction, and the transaction is committed between batches, at most once per
-//! `commit_interval`: a crash rolls back to a commit whose checkpoints describe exactly the
-//! windows and ids beside them. A commit writes only what changed since the last one.
+//! Everything the stage changes (windows, event ids, outbox, checkpoints) goes into the state
+//! store's open transaction. A batch that opened alerts is committed at its end, and only then
+//! are its alerts handed to the sinks (waiting until each sink has durably accepted them) and
+//! taken out of the outbox; other batches are committed at most once per `commit_interval`.
+//! A crash rolls back to a commit whose checkpoints describe exactly the windows, ids and
+//! outbox beside it, and alerts still in the outbox are delivered at the next start. A commit
+//! writes only what changed since the last one.
 
 use super::metrics::Metrics;
 use super::pipeline::Evaluated;
@@ -39,6 +41,8 @@ const EVICTION_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 pub struct AlertStage {
     store: Store,
+    /// Opened alerts written to the store's outbox, delivered once that write is committed.
+    outbox: Vec<(i64, Alert)>,
     windows: LiveWindows,
     checkpoints: Checkpoints,
     router: Router,
@@ -57,11 +61,24 @@ impl AlertStage {
         metrics: Arc<Metrics>,
     ) -> Result<AlertStage, StoreError> {
         let checkpoints = store.checkpoints()?;
+        // Alerts a crash left in the outbox: committed with their windows, maybe not yet
+        // delivered. They go out first (sinks skip the ones they already have).
+        let mut outbox = Vec::new();
+        for (seq, json) in store.outbox()? {
+            let alert = serde_json::from_str(&json).map_err(|e| StoreError::BadRow {
+                path: store.path().to_path_buf(),
+                table: "outbox",
+                key: seq.to_string(),
+                detail: e.to_string(),
+            })?;
+            outbox.push((seq, alert));
+        }
         metrics
             .dedup_keys
             .store(store.window_keys(), Ordering::Relaxed);
         Ok(AlertStage {
             store,
+            outbox,
             windows: LiveWindows::default(),
             checkpoints,
             router,
@@ -86,6 +103,9 @@ impl AlertStage {
     ) -> Checkpoints {
         let mut ticker = tokio::time::interval(commit_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        if let Err(e) = self.deliver_outbox().await {
+            fatal(&e);
+        }
         loop {
             tokio::select! {
                 next = input.recv() => match next {
@@ -106,6 +126,10 @@ impl AlertStage {
             }
         }
         self.commit().await;
+        if let Err(e) = self.deliver_outbox().await {
+            fatal(&e);
+        }
+        self.commit().await;
         self.checkpoints
     }
 
@@ -119,7 +143,7 @@ impl AlertStage {
             tracing::warn!(file = %bad.path.display(), line, error = %bad, "skipped bad input");
         }
         let now_ms = wall_clock_ms();
-        let mut opened = Vec::new();
+        let mut opened = false;
         for hit in evaluated.hits {
             if let Some(id) = &hit.event_id {
                 if self.store.seen_event(id)? {
@@ -152,7 +176,10 @@ impl AlertStage {
                     windows::Outcome::Opened(alert) => {
                         self.metrics.alerts_opened.fetch_add(1, Ordering::Relaxed);
                         self.metrics.facts.alert_opened();
-                        opened.push(alert);
+                        let json = serde_json::to_string(&*alert).expect("alerts serialize");
+                        let seq = self.store.outbox_put(&json)?;
+                        self.outbox.push((seq, *alert));
+                        opened = true;
                     }
                     windows::Outcome::Suppressed | windows::Outcome::Pending => {
                         self.metrics
@@ -179,16 +206,22 @@ impl AlertStage {
         self.metrics
             .dedup_keys
             .store(self.store.window_keys(), Ordering::Relaxed);
-        // The batch's alerts go out once it is processed, and the windows that opened them are
-        // committed right after, not at the next tick: a crash between the two would re-read
-        // the batch, possibly in another order, and re-form a window whose alert is already
-        // out under a different id. (Closing that gap entirely needs an outbox in the store;
-        // docs/OPERATIONS.md.)
-        if !opened.is_empty() {
-            for alert in &opened {
-                deliver(&self.router, alert).await;
-            }
+        // The batch's alerts are in the outbox, in the same transaction as their windows and
+        // the batch's checkpoint. Commit now rather than at the next tick, so they go out
+        // without waiting; they are delivered only once committed (see `store::outbox`).
+        if opened {
             self.commit().await;
+            self.deliver_outbox().await?;
+        }
+        Ok(())
+    }
+
+    /// Delivers every committed alert of the outbox, waiting until the sinks accept each, and
+    /// removes it from the outbox (the removal is committed with the next commit).
+    async fn deliver_outbox(&mut self) -> Result<(), StoreError> {
+        for (seq, alert) in std::mem::take(&mut self.outbox) {
+            deliver(&self.router, &alert).await;
+            self.store.outbox_remove(seq)?;
         }
         Ok(())
     }

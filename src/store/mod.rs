@@ -16,6 +16,7 @@ mod event_ids;
 mod files;
 mod migrate;
 mod open;
+mod outbox;
 mod repair;
 mod rows;
 

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 
 /// The schema this build writes and reads (SQLite's `user_version`).
-pub const SCHEMA: i64 = 1;
+pub const SCHEMA: i64 = 2;
 
 const CREATE: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -24,6 +24,7 @@ CREATE TABLE windows (
 CREATE INDEX windows_by_use ON windows (used);
 CREATE INDEX windows_by_idle ON windows (idle_until_ms);
 CREATE TABLE event_ids (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+CREATE TABLE outbox (seq INTEGER PRIMARY KEY, alert TEXT NOT NULL);
 CREATE TABLE kv (
     namespace TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -32,6 +33,9 @@ CREATE TABLE kv (
     PRIMARY KEY (namespace, key)
 );
 ";
+
+/// What schema 2 added to schema 1.
+const OUTBOX_V2: &str = "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, alert TEXT NOT NULL);";
 
 /// The limits the store enforces.
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +112,12 @@ impl Store {
         }
         if version == 0 {
             create(&conn, &path, state_dir, bounds)?;
+        } else if version == 1 {
+            // Schema 1 had no outbox; nothing else changed.
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {OUTBOX_V2} PRAGMA user_version = {SCHEMA}; COMMIT;"
+            ))
+            .map_err(sql)?;
         }
         let stored_id: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| {

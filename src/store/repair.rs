@@ -60,14 +60,15 @@ pub fn repair(state_dir: &Path, window_ok: WindowCheck) -> Result<Report, StoreE
     let sql = |e| StoreError::sqlite(&fresh_path, e);
     fresh.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
     create_schema(&fresh, &id).map_err(sql)?;
-    let mut lost = [0u64; 4];
+    let mut lost = [0u64; 5];
     if let Some(old) = &old {
-        let tables: [(&str, &str, &str); 4] = [
+        let tables: [(&str, &str, &str); 5] = [
             ("checkpoints", "file, position", "INSERT INTO checkpoints (file, position) VALUES (?1, ?2)"),
             ("windows", "rule_id, dedup, period_minutes, used, idle_until_ms, windows",
              "INSERT INTO windows (rule_id, dedup, period_minutes, used, idle_until_ms, windows) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
             ("event_ids", "seq, id", "INSERT OR IGNORE INTO event_ids (seq, id) VALUES (?1, ?2)"),
             ("kv", "namespace, key, value, expires_ms", "INSERT INTO kv (namespace, key, value, expires_ms) VALUES (?1, ?2, ?3, ?4)"),
+            ("outbox", "seq, alert", "INSERT INTO outbox (seq, alert) VALUES (?1, ?2)"),
         ];
         for (i, (table, columns, insert)) in tables.into_iter().enumerate() {
             let mut stmt = fresh.prepare(insert).map_err(sql)?;
@@ -110,7 +111,8 @@ pub fn repair(state_dir: &Path, window_ok: WindowCheck) -> Result<Report, StoreE
                 0 => report.checkpoints = kept,
                 1 => report.windows = kept,
                 2 => report.event_ids = kept,
-                _ => report.kv = kept,
+                3 => report.kv = kept,
+                _ => {}
             }
         }
     } else {

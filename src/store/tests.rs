@@ -414,3 +414,46 @@ fn a_full_disk_fails_the_commit_and_leaves_the_last_one_intact() {
     );
     assert!(check(&state, &any_window).healthy());
 }
+
+#[test]
+fn the_outbox_keeps_committed_alerts_until_they_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut s = Store::open(dir.path(), BOUNDS).unwrap();
+        let a = s.outbox_put("{\"alert_id\":\"a\"}").unwrap();
+        s.outbox_put("{\"alert_id\":\"b\"}").unwrap();
+        s.commit().unwrap();
+        s.outbox_remove(a).unwrap();
+        // Removed but not committed: a crash here must deliver "a" again.
+        s.outbox_put("{\"alert_id\":\"never committed\"}").unwrap();
+    }
+    let mut s = Store::open(dir.path(), BOUNDS).unwrap();
+    let rows: Vec<String> = s.outbox().unwrap().into_iter().map(|(_, j)| j).collect();
+    assert_eq!(rows, ["{\"alert_id\":\"a\"}", "{\"alert_id\":\"b\"}"]);
+    for (seq, _) in s.outbox().unwrap() {
+        s.outbox_remove(seq).unwrap();
+    }
+    s.commit().unwrap();
+    drop(s);
+    assert!(Store::open(dir.path(), BOUNDS)
+        .unwrap()
+        .outbox()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn a_schema_1_store_gains_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    fill(dir.path(), 2);
+    {
+        let conn = rusqlite::Connection::open(db_path(dir.path())).unwrap();
+        conn.execute_batch("DROP TABLE outbox; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let mut s = Store::open(dir.path(), BOUNDS).unwrap();
+    assert_eq!(s.window_keys(), 2);
+    s.outbox_put("{}").unwrap();
+    s.commit().unwrap();
+    assert!(check(dir.path(), &any_window).healthy());
+}
