@@ -1504,7 +1504,7 @@ fn sensitive(source: &str, name: &str, variant: usize) -> Draft {
 
 /// The unindexed rules: they pin neither eventSource nor eventName.
 fn unindexed(variant: usize) -> Draft {
-    if variant % 2 == 0 {
+    if variant.is_multiple_of(2) {
         return draft("Root account activity", "High", "Privilege Escalation").detect(vec![
             is("userIdentity.type", "Equals", "Root"),
             bare("userIdentity.invokedBy", "IsNull"),

@@ -7,12 +7,12 @@
 //! the descriptors the idle daemon already holds (store, sinks, runtime, inotify), plus a few
 //! held for a moment while a file is fingerprinted or a spool rewritten.
 
-use crate::daemon::{dedup_of, lines, target, wait_until};
+use crate::daemon::{daemon_command, dedup_of, lines, start_and_wait, target, wait_until, Daemon};
 use crate::support::write;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,16 +25,6 @@ const TRANSIENT: usize = 16;
 
 /// The daemon tests of the bounds run one at a time (two of them read thousands of files).
 pub static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// A daemon child killed (SIGKILL) when dropped.
-pub struct Child9(pub Child);
-
-impl Drop for Child9 {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 pub struct Inbox {
     dir: tempfile::TempDir,
@@ -73,25 +63,14 @@ impl Inbox {
     }
 
     /// Starts the daemon with `RLIMIT_NOFILE` set to `limit` in the child before exec.
-    pub fn start(&self, limit: u64) -> Child9 {
+    pub fn start(&self, limit: u64) -> Daemon {
         self.start_with(limit, Stdio::null())
     }
 
     /// [`Inbox::start`] with the daemon's standard output going to `stdout`.
-    pub fn start_with(&self, limit: u64, stdout: Stdio) -> Child9 {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.root().join("daemon.log"))
-            .unwrap();
-        let runs_before = self.log().matches("trailwatch running").count();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_trailwatch"));
-        command
-            .args(["run", "--config", "trailwatch.yaml"])
-            .current_dir(self.root())
-            .env("RUST_LOG", "info")
-            .stdout(stdout)
-            .stderr(log);
+    pub fn start_with(&self, limit: u64, stdout: Stdio) -> Daemon {
+        let mut command = daemon_command(self.root());
+        command.stdout(stdout);
         // SAFETY: only setrlimit, which is async-signal-safe, runs between fork and exec.
         unsafe {
             command.pre_exec(move || {
@@ -105,17 +84,7 @@ impl Inbox {
                 Ok(())
             });
         }
-        let child = Child9(command.spawn().unwrap());
-        assert!(
-            wait_until(Duration::from_secs(30), || self
-                .log()
-                .matches("trailwatch running")
-                .count()
-                > runs_before),
-            "daemon did not start:\n{}",
-            self.log()
-        );
-        child
+        start_and_wait(self.root(), command)
     }
 
     /// Writes `n` NDJSON files of one matching record each, spread over 10 directories.

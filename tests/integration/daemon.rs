@@ -96,37 +96,16 @@ impl Env {
 
     /// Starts the daemon with extra environment variables, without waiting for anything.
     pub fn spawn(&self, vars: &[(&str, &str)]) -> Daemon {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.root().join("daemon.log"))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_trailwatch"))
-            .args(["run", "--config", "trailwatch.yaml"])
-            .current_dir(self.root())
-            .env("RUST_LOG", "info")
-            .envs(vars.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        Daemon(child)
+        let mut command = daemon_command(self.root());
+        command.envs(vars.iter().copied());
+        Daemon(command.spawn().unwrap())
     }
 
     /// Starts the daemon with extra environment variables and waits until it is running.
     pub fn start_with(&self, vars: &[(&str, &str)]) -> Daemon {
-        let runs_before = self.log().matches("trailwatch running").count();
-        let child = self.spawn(vars);
-        assert!(
-            wait_until(Duration::from_secs(20), || self
-                .log()
-                .matches("trailwatch running")
-                .count()
-                > runs_before),
-            "daemon did not start:\n{}",
-            self.log()
-        );
-        child
+        let mut command = daemon_command(self.root());
+        command.envs(vars.iter().copied());
+        start_and_wait(self.root(), command)
     }
 
     /// Alerts the file sink has written so far: its complete lines (the daemon may be in the
@@ -156,6 +135,40 @@ impl Env {
     pub fn wait_for_alerts(&self, n: usize, within: Duration) -> bool {
         wait_until(within, || self.alerts().len() >= n)
     }
+}
+
+/// `trailwatch run --config trailwatch.yaml` in `root`, its log appended to `root/daemon.log`.
+pub fn daemon_command(root: &Path) -> Command {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(root.join("daemon.log"))
+        .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trailwatch"));
+    command
+        .args(["run", "--config", "trailwatch.yaml"])
+        .current_dir(root)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log);
+    command
+}
+
+/// Spawns `command` (see [`daemon_command`]) and waits until `root/daemon.log` says one more
+/// daemon is running.
+pub fn start_and_wait(root: &Path, mut command: Command) -> Daemon {
+    let read_log = || std::fs::read_to_string(root.join("daemon.log")).unwrap_or_default();
+    let runs_before = read_log().matches("trailwatch running").count();
+    let child = Daemon(command.spawn().unwrap());
+    assert!(
+        wait_until(Duration::from_secs(30), || read_log()
+            .matches("trailwatch running")
+            .count()
+            > runs_before),
+        "daemon did not start:\n{}",
+        read_log()
+    );
+    child
 }
 
 /// Polls `done` until it holds or `within` passes.
