@@ -151,13 +151,13 @@ impl Daemon {
 
     /// The sum of a metric's samples (all label sets), if the endpoint answered.
     pub fn metric(&self, name: &str) -> Option<f64> {
-        let text = http_get(self.metrics, "/metrics")?;
-        Some(
-            text.lines()
-                .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum(),
-        )
+        Some(sample(&self.metrics_text()?, name))
+    }
+
+    /// The whole `/metrics` page, if the endpoint answered: several samples read from one
+    /// page are consistent with each other.
+    pub fn metrics_text(&self) -> Option<String> {
+        http_get(self.metrics, "/metrics")
     }
 
     /// `trailwatch ARGS...` in the work directory: exit code and output.
@@ -186,6 +186,14 @@ fn free_port() -> Result<SocketAddr, String> {
 }
 
 /// A minimal HTTP/1.0 GET; the body, or None on any failure.
+/// The sum of a metric's samples (all label sets) on a `/metrics` page.
+pub fn sample(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;

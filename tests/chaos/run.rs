@@ -1,6 +1,6 @@
 //! The soak's sequence: feed with kills, stop, replay, a final clean run, compare.
 
-use super::daemon::{Daemon, Sinks};
+use super::daemon::{sample, Daemon, Sinks};
 use super::feed::{self, Chunk, Feed, Target};
 use super::filesink::FileSink;
 use super::slack::Slack;
@@ -227,24 +227,33 @@ fn wait_read(daemon: &mut Daemon, records: u64) -> Result<(), String> {
 fn settle(daemon: &mut Daemon) -> Result<u64, String> {
     let deadline = Instant::now() + PROGRESS_DEADLINE;
     let (mut last, mut quiet_since) = (u64::MAX, Instant::now());
+    let (mut lag, mut queue, mut unanswered) = (f64::NAN, f64::NAN, 0u32);
     while Instant::now() < deadline {
         if !daemon.alive() {
             return Err("the daemon died on its own; see daemon/daemon.log".into());
         }
-        let read = daemon.metric(READ).map(|n| n as u64);
-        let idle = daemon.metric("trailwatch_checkpoint_lag_batches") == Some(0.0)
-            && daemon.metric("trailwatch_pipeline_queue_depth") == Some(0.0);
-        match read {
-            Some(n) if n == last && idle && quiet_since.elapsed() >= Duration::from_secs(1) => {
-                return Ok(n)
-            }
-            Some(n) if n == last && idle => {}
-            Some(n) => (last, quiet_since) = (n, Instant::now()),
-            None => {}
-        }
         std::thread::sleep(Duration::from_millis(50));
+        // One page per look, so the three figures describe the same moment. An unanswered
+        // request tells nothing about progress: it neither ends nor restarts the quiet second.
+        let Some(page) = daemon.metrics_text() else {
+            unanswered += 1;
+            continue;
+        };
+        let read = sample(&page, READ) as u64;
+        lag = sample(&page, "trailwatch_checkpoint_lag_batches");
+        queue = sample(&page, "trailwatch_pipeline_queue_depth");
+        if read != last || lag != 0.0 || queue != 0.0 {
+            (last, quiet_since) = (read, Instant::now());
+        } else if quiet_since.elapsed() >= Duration::from_secs(1) {
+            return Ok(read);
+        }
     }
-    Err("the daemon did not settle after a restart".into())
+    // What it saw last, so a failure says whether the daemon was still reading or stuck.
+    Err(format!(
+        "the daemon did not settle after a restart within {PROGRESS_DEADLINE:?}: \
+         records read {last}, checkpoint lag {lag} batches, queue depth {queue}, \
+         {unanswered} unanswered /metrics requests"
+    ))
 }
 
 /// `trailwatch replay --output alerts` over the chunk copies, by alert id.
