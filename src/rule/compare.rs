@@ -113,16 +113,27 @@ pub fn iends_with(hay: &str, needle_folded: &str) -> bool {
 
 pub fn icontains(hay: &str, needle_folded: &str) -> bool {
     if hay.is_ascii() && needle_folded.is_ascii() {
-        let n = needle_folded.as_bytes();
-        if n.is_empty() {
-            return true;
-        }
-        return hay
-            .as_bytes()
-            .windows(n.len())
-            .any(|w| w.eq_ignore_ascii_case(n));
+        return ascii_icontains(hay.as_bytes(), needle_folded.as_bytes());
     }
     fold(hay).contains(needle_folded)
+}
+
+/// Needles up to this long are searched for in place (at most this many byte comparisons per
+/// position); longer ones, which only a multi-key comparison or `fieldref` can bring, search a
+/// lower-cased copy in linear time.
+const SHORT_NEEDLE: usize = 64;
+
+/// `hay` contains `needle` ignoring ASCII case, in O(len(hay) * 64) at worst.
+pub fn ascii_icontains(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if needle.len() <= SHORT_NEEDLE {
+        return hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle));
+    }
+    memchr::memmem::find(&hay.to_ascii_lowercase(), &needle.to_ascii_lowercase()).is_some()
 }
 
 #[cfg(test)]
@@ -156,6 +167,19 @@ mod tests {
             numeric_cmp(&json!(u64::MAX), &json!(i64::MIN)),
             Some(Ordering::Greater)
         );
+    }
+
+    proptest::proptest! {
+        /// Both search strategies (in place for short needles, on a lower-cased copy for long
+        /// ones) agree with lower-casing both sides and searching.
+        #[test]
+        fn ascii_icontains_agrees_with_lowercase_search(
+            hay in "[aAbB]{0,300}",
+            needle in "[aAbB]{0,100}",
+        ) {
+            let expected = hay.to_ascii_lowercase().contains(&needle.to_ascii_lowercase());
+            proptest::prop_assert_eq!(ascii_icontains(hay.as_bytes(), needle.as_bytes()), expected);
+        }
     }
 
     #[test]
