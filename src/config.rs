@@ -59,6 +59,10 @@ pub struct SourceConfig {
     /// Files last modified longer ago than this are not read at all.
     #[serde(default)]
     pub ignore_older_secs: Option<u64>,
+    /// Which symlinks under `path` are read: `inside` (default: only those that stay under
+    /// `path`), `never` or `always`.
+    #[serde(default)]
+    pub follow_symlinks: crate::files::Follow,
 }
 
 /// Where to start in a file seen for the first time.
@@ -118,6 +122,7 @@ fn default_sources() -> Vec<SourceConfig> {
         exclude: Vec::new(),
         read_from: ReadFrom::Beginning,
         ignore_older_secs: None,
+        follow_symlinks: Default::default(),
     }]
 }
 fn default_max_keys() -> u64 {

@@ -57,8 +57,13 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(path, &bytes).unwrap();
     let mut count = Count::default();
     reader::read_file(path, &mut count);
-    // A small size limit, so the limit's own path is reached too.
+    // Small size limits, so the limits' own paths are reached too.
+    let limits = trailwatch::source::Limits {
+        max_file_bytes: 1 << 20,
+        max_line_bytes: 4096,
+        batch_records: 512,
+    };
     for last_try in [false, true] {
-        let _ = trailwatch::source::delivery::read(path, 1 << 20, last_try);
+        let _ = trailwatch::source::delivery::read(path, &limits, last_try);
     }
 });

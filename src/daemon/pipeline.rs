@@ -170,7 +170,15 @@ pub fn evaluate(
     let label = metrics.source_label(&batch.path);
     metrics.facts.event_clock.batch_read(&batch.path, &records);
     metrics.records_read.add(&label, records.len() as u64);
-    metrics.records_failed.add(&label, bad.len() as u64);
+    // A whole file refused (too large, a bomb, corrupt gzip) has no place in it: it counts as
+    // a failed file; everything else is a failed record.
+    let whole_files = bad.iter().filter(|b| b.place.is_none()).count() as u64;
+    metrics
+        .files_failed
+        .fetch_add(whole_files, Ordering::Relaxed);
+    metrics
+        .records_failed
+        .add(&label, bad.len() as u64 - whole_files);
     metrics
         .records_panicked
         .fetch_add(panicked, Ordering::Relaxed);

@@ -255,6 +255,7 @@ mod tests {
             exclude: Vec::new(),
             read_from: Default::default(),
             ignore_older_secs: None,
+            follow_symlinks: Default::default(),
         };
         let positions = vec![
             (file, 40, false),

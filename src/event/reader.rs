@@ -122,11 +122,26 @@ pub fn read_file(path: &Path, sink: &mut dyn RecordSink) {
     }
 }
 
+/// NDJSON lines longer than this are reported and skipped by [`read_stream`] (the daemon's
+/// tailer has its own setting, `max_line_bytes`, with the same default): a file of a billion
+/// spaces and no newline must not become one billion-byte line in memory.
+pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
+
 /// Reads records from any buffered stream.
-pub fn read_stream<R: BufRead>(path: &Path, mut input: R, sink: &mut dyn RecordSink) {
+pub fn read_stream<R: BufRead>(path: &Path, input: R, sink: &mut dyn RecordSink) {
+    read_stream_with(path, input, MAX_LINE_BYTES, sink)
+}
+
+/// [`read_stream`] with another NDJSON line limit.
+pub fn read_stream_with<R: BufRead>(
+    path: &Path,
+    mut input: R,
+    max_line: usize,
+    sink: &mut dyn RecordSink,
+) {
     match sniff_records(&mut input) {
         Ok(true) => read_records(path, input, sink),
-        Ok(false) => read_ndjson(path, input, sink),
+        Ok(false) => read_ndjson(path, input, max_line, sink),
         Err(e) => sink.bad(BadInput {
             path: path.to_path_buf(),
             place: None,
@@ -151,26 +166,61 @@ pub fn starts_records_document(head: &[u8]) -> bool {
     rest[skip_ws(rest)..].starts_with(b"\"Records\"")
 }
 
-fn read_ndjson<R: BufRead>(path: &Path, mut input: R, sink: &mut dyn RecordSink) {
+fn read_ndjson<R: BufRead>(path: &Path, mut input: R, max_line: usize, sink: &mut dyn RecordSink) {
     let mut line = Vec::with_capacity(8 * 1024);
-    let mut number = 0u64;
+    let (mut number, mut too_long) = (0u64, false);
+    let bad = |number: u64, message: String| BadInput {
+        path: path.to_path_buf(),
+        place: Some(Place::Line(number)),
+        message,
+    };
     loop {
-        line.clear();
-        match input.read_until(b'\n', &mut line) {
-            Ok(0) => return,
-            Ok(_) => {}
+        let chunk = match input.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                return sink.bad(BadInput {
-                    path: path.to_path_buf(),
-                    place: Some(Place::Line(number + 1)),
-                    message: format!("read failed, rest of file skipped: {e}"),
-                })
+                return sink.bad(bad(
+                    number + 1,
+                    format!("read failed, rest of file skipped: {e}"),
+                ))
+            }
+        };
+        let at_end = chunk.is_empty();
+        let (taken, complete) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), at_end),
+        };
+        // Past the limit the rest of the line is read and dropped, never kept.
+        if !too_long {
+            line.extend_from_slice(&chunk[..taken]);
+            if line.len() > max_line {
+                too_long = true;
+                line = Vec::with_capacity(8 * 1024);
             }
         }
+        input.consume(taken);
+        if !complete {
+            continue;
+        }
+        if at_end && line.is_empty() && !too_long {
+            return;
+        }
         number += 1;
-        let trimmed = line.trim_ascii();
-        if !trimmed.is_empty() {
-            sink.record(path, Place::Line(number), trimmed);
+        if too_long {
+            sink.bad(bad(
+                number,
+                format!("line longer than {max_line} bytes; skipped"),
+            ));
+        } else {
+            let trimmed = line.trim_ascii();
+            if !trimmed.is_empty() {
+                sink.record(path, Place::Line(number), trimmed);
+            }
+        }
+        line.clear();
+        too_long = false;
+        if at_end {
+            return;
         }
     }
 }

@@ -5,11 +5,13 @@
 //! ends early) is "not yet complete" and tried again later, and only once it has stopped
 //! changing for a grace period is it reported as corrupt. Records before the damage are kept.
 
-use super::RawRecord;
+use super::{Limits, RawRecord};
 use crate::event::reader::{self, BadInput, Place, RecordSink};
 use flate2::read::MultiGzDecoder;
-use std::io::{self, Read};
+use std::cell::Cell;
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// The outcome of reading a delivery file.
 #[derive(Debug)]
@@ -48,71 +50,83 @@ fn bad(path: &Path, place: Option<Place>, message: String) -> BadInput {
     }
 }
 
-/// Reads the whole file. With `last_try`, a file still cut short is reported as corrupt
-/// instead of [`Delivery::Incomplete`].
-pub fn read(path: &Path, max_bytes: u64, last_try: bool) -> io::Result<Delivery> {
-    let Some(raw) = read_bounded(path, max_bytes)? else {
-        return Ok(Delivery::Read {
-            records: Vec::new(),
-            bad: vec![bad(
-                path,
-                None,
-                format!("not a regular file or larger than max_file_bytes ({max_bytes} bytes); file skipped"),
-            )],
-        });
+/// Reads the whole file as a stream: memory holds the records read, never the file (a
+/// delivery is at most `limits.max_file_bytes`, raw and decompressed; its NDJSON lines at
+/// most `limits.max_line_bytes`). With `last_try`, a file still cut short is reported as
+/// corrupt instead of [`Delivery::Incomplete`].
+pub fn read(path: &Path, limits: &Limits, last_try: bool) -> io::Result<Delivery> {
+    let max_bytes = limits.max_file_bytes;
+    let skipped = |message: String| Delivery::Read {
+        records: Vec::new(),
+        bad: vec![bad(path, None, message)],
     };
-    let mut content = Vec::new();
-    let gzipped = raw.starts_with(&[0x1f, 0x8b]);
-    if gzipped {
-        let mut decoder = MultiGzDecoder::new(&raw[..]).take(max_bytes + 1);
-        if let Err(e) = decoder.read_to_end(&mut content) {
-            if e.kind() == io::ErrorKind::UnexpectedEof && !last_try {
-                return Ok(Delivery::Incomplete);
-            }
-            return Ok(Delivery::Read {
-                records: Vec::new(),
-                bad: vec![bad(
-                    path,
-                    None,
-                    format!("corrupt gzip data: {e}; file skipped"),
-                )],
-            });
-        }
-    } else {
-        content = raw;
+    // The checks are made on the open descriptor (`fstat`), so the file judged is the file
+    // read even if the name is swapped meanwhile; `O_NONBLOCK` keeps a FIFO put in its place
+    // from blocking the open.
+    let file = open_nonblocking(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > max_bytes {
+        return Ok(skipped(format!(
+            "not a regular file or larger than max_file_bytes ({max_bytes} bytes); file skipped"
+        )));
     }
-    if content.len() as u64 > max_bytes {
-        return Ok(Delivery::Read {
-            records: Vec::new(),
-            bad: vec![bad(
-                path,
-                None,
-                format!("larger than max_file_bytes ({max_bytes} bytes); file skipped"),
-            )],
-        });
-    }
+    let raw_read = Rc::new(Cell::new(0));
+    let counted = Counted {
+        inner: file.take(max_bytes + 1),
+        count: raw_read.clone(),
+    };
+    let mut raw = BufReader::with_capacity(64 * 1024, counted);
+    let gzipped = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let mut collect = Collect {
         records: Vec::new(),
         bad: Vec::new(),
     };
-    if reader::starts_records_document(&content) {
-        if let Err((count, e)) = reader::parse_records(path, &content[..], &mut collect) {
-            if e.is_eof() && !last_try {
-                return Ok(Delivery::Incomplete);
-            }
-            collect.bad.push(bad(
-                path,
-                Some(Place::Record(count + 1)),
-                format!(
-                    "malformed JSON at line {} column {}: {e}; the rest of the file is skipped",
-                    e.line(),
-                    e.column()
-                ),
-            ));
-        }
+    // The limit applies to the decompressed stream too: 1 MB of gzipped spaces inflates to
+    // a gigabyte.
+    let (json, fault) = if gzipped {
+        let mut inflated = Bounded::new(MultiGzDecoder::new(raw), max_bytes);
+        inflated.ratio_of = Some(raw_read);
+        let json = parse(path, &mut inflated, limits, &mut collect);
+        (json, inflated.fault)
     } else {
-        // A gzipped NDJSON file: every line is a record.
-        reader::read_stream(path, &content[..], &mut collect);
+        let mut plain = Bounded::new(raw, max_bytes);
+        let json = parse(path, &mut plain, limits, &mut collect);
+        (json, plain.fault)
+    };
+    match fault {
+        Some(Fault::TooLarge) => {
+            return Ok(skipped(format!(
+                "larger than max_file_bytes ({max_bytes} bytes) once decompressed; file skipped"
+            )))
+        }
+        Some(Fault::Bomb) => {
+            return Ok(skipped(format!(
+                "inflates to more than {MAX_RATIO} times its compressed size (past \
+                 {RATIO_FREE_BYTES} bytes): a decompression bomb; file skipped"
+            )))
+        }
+        Some(Fault::Io(io::ErrorKind::UnexpectedEof, _)) if !last_try => {
+            return Ok(Delivery::Incomplete)
+        }
+        Some(Fault::Io(_, e)) if gzipped => {
+            return Ok(skipped(format!("corrupt gzip data: {e}; file skipped")))
+        }
+        Some(Fault::Io(_, e)) => return Err(io::Error::other(e)),
+        None => {}
+    }
+    if let Err((count, e)) = json {
+        if e.is_eof() && !last_try {
+            return Ok(Delivery::Incomplete);
+        }
+        collect.bad.push(bad(
+            path,
+            Some(Place::Record(count + 1)),
+            format!(
+                "malformed JSON at line {} column {}: {e}; the rest of the file is skipped",
+                e.line(),
+                e.column()
+            ),
+        ));
     }
     Ok(Delivery::Read {
         records: collect.records,
@@ -120,23 +134,112 @@ pub fn read(path: &Path, max_bytes: u64, last_try: bool) -> io::Result<Delivery>
     })
 }
 
-/// The raw bytes of `path`, or `None` when it is not a regular file or holds more than
-/// `max_bytes`. The checks are made on the open descriptor (`fstat`), so the file judged is
-/// the file read even if the name is swapped meanwhile; `O_NONBLOCK` keeps a FIFO put in its
-/// place from blocking the open, and `take` stops a file that grows past the limit while it
-/// is read from costing more than the limit in memory.
-fn read_bounded(path: &Path, max_bytes: u64) -> io::Result<Option<Vec<u8>>> {
-    let file = open_nonblocking(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() || meta.len() > max_bytes {
-        return Ok(None);
+/// Streams a delivery document's records (or, for a gzipped NDJSON file, its lines) into
+/// `collect`; a JSON syntax error in a delivery document is returned with the number of
+/// records before it.
+fn parse<R: Read>(
+    path: &Path,
+    input: &mut Bounded<R>,
+    limits: &Limits,
+    collect: &mut Collect,
+) -> Result<u64, (u64, serde_json::Error)> {
+    let mut input = BufReader::with_capacity(64 * 1024, input);
+    let records_document = match input.fill_buf() {
+        Ok(head) => reader::starts_records_document(head),
+        // The fault is kept by `Bounded`; the caller reports it.
+        Err(_) => return Ok(0),
+    };
+    if records_document {
+        reader::parse_records(path, input, collect)
+    } else {
+        // A gzipped NDJSON file: every line is a record.
+        reader::read_stream_with(path, input, limits.max_line_bytes, collect);
+        Ok(0)
     }
-    let mut raw = Vec::with_capacity(meta.len() as usize);
-    file.take(max_bytes + 1).read_to_end(&mut raw)?;
-    if raw.len() as u64 > max_bytes {
-        return Ok(None);
+}
+
+/// Why a stream stopped below the JSON parser, kept so that its error is not mistaken for a
+/// syntax error (the parser only sees "I/O error").
+#[derive(Debug)]
+enum Fault {
+    TooLarge,
+    Bomb,
+    Io(io::ErrorKind, String),
+}
+
+/// Past [`RATIO_FREE_BYTES`] inflated, a gzip stream may hold at most this many times the
+/// compressed bytes read so far. CloudTrail JSON inflates 10 to 30 times; a stream of spaces
+/// inflates a thousand times, and is refused after costing a few hundred megabytes of work
+/// instead of `max_file_bytes`.
+pub const MAX_RATIO: u64 = 128;
+pub const RATIO_FREE_BYTES: u64 = 64 << 20;
+
+/// A reader that fails once more than `limit` bytes came through (or, with `ratio_of`, more
+/// than [`MAX_RATIO`] times what that counter says was read below it), remembering why.
+struct Bounded<R> {
+    inner: R,
+    limit: u64,
+    count: u64,
+    ratio_of: Option<Rc<Cell<u64>>>,
+    fault: Option<Fault>,
+}
+
+impl<R: Read> Bounded<R> {
+    fn new(inner: R, limit: u64) -> Self {
+        Bounded {
+            inner,
+            limit,
+            count: 0,
+            ratio_of: None,
+            fault: None,
+        }
     }
-    Ok(Some(raw))
+
+    fn over(&self) -> Option<Fault> {
+        if self.count > self.limit {
+            return Some(Fault::TooLarge);
+        }
+        let raw = self.ratio_of.as_ref()?.get();
+        (self.count > RATIO_FREE_BYTES && self.count > raw.saturating_mul(MAX_RATIO))
+            .then_some(Fault::Bomb)
+    }
+}
+
+/// Counts the bytes read through it into a shared cell (the compressed side of a gzip stream).
+struct Counted<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.fault.is_some() {
+            return Err(io::Error::other("stream already failed"));
+        }
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.count += n as u64;
+                if let Some(fault) = self.over() {
+                    self.fault = Some(fault);
+                    return Err(io::Error::other("size limit reached"));
+                }
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                self.fault = Some(Fault::Io(e.kind(), e.to_string()));
+                Err(e)
+            }
+        }
+    }
 }
 
 /// Opens for reading with `O_NONBLOCK`, which lets the open of a FIFO return at once (and
@@ -192,6 +295,22 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    fn limits(max_file_bytes: u64) -> Limits {
+        Limits {
+            max_file_bytes,
+            ..Limits::default()
+        }
+    }
+
+    fn refused(delivery: Delivery) -> String {
+        match delivery {
+            Delivery::Read { records, bad } if records.is_empty() && bad.len() == 1 => {
+                bad[0].message.clone()
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
     fn gz(bytes: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(bytes).unwrap();
@@ -206,14 +325,14 @@ mod tests {
         let whole = gz(doc);
         std::fs::write(&p, &whole[..whole.len() - 6]).unwrap();
         assert!(matches!(
-            read(&p, 1 << 20, false).unwrap(),
+            read(&p, &limits(1 << 20), false).unwrap(),
             Delivery::Incomplete
         ));
         assert!(
-            matches!(read(&p, 1 << 20, true).unwrap(), Delivery::Read { ref bad, .. } if bad.len() == 1)
+            matches!(read(&p, &limits(1 << 20), true).unwrap(), Delivery::Read { ref bad, .. } if bad.len() == 1)
         );
         std::fs::write(&p, &whole).unwrap();
-        match read(&p, 1 << 20, false).unwrap() {
+        match read(&p, &limits(1 << 20), false).unwrap() {
             Delivery::Read { records, bad } => {
                 assert_eq!(records.len(), 2);
                 assert!(bad.is_empty());
@@ -223,7 +342,7 @@ mod tests {
         let plain = dir.path().join("f.json");
         std::fs::write(&plain, &doc[..30]).unwrap();
         assert!(matches!(
-            read(&plain, 1 << 20, false).unwrap(),
+            read(&plain, &limits(1 << 20), false).unwrap(),
             Delivery::Incomplete
         ));
         assert_eq!(shape(&plain).unwrap(), Shape::Delivery);
@@ -234,7 +353,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let big = dir.path().join("big.json");
         std::fs::write(&big, vec![b' '; 4096]).unwrap();
-        match read(&big, 1024, false).unwrap() {
+        match read(&big, &limits(1024), false).unwrap() {
             Delivery::Read { records, bad } => {
                 assert!(records.is_empty());
                 assert!(
@@ -245,20 +364,72 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(
-            read_bounded(&big, 4096).unwrap().map(|b| b.len()),
-            Some(4096)
-        );
+        let exact = read(&big, &limits(4096), false).unwrap();
+        assert!(matches!(exact, Delivery::Read { ref bad, .. } if bad.is_empty()));
         // A FIFO would block a plain open forever; here it is refused at once.
         let fifo = dir.path().join("fifo.json");
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo reads the NUL-terminated path it is given.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        assert!(read_bounded(&fifo, 1024).unwrap().is_none());
+        let why = refused(read(&fifo, &limits(1024), false).unwrap());
+        assert!(why.contains("not a regular file"), "{why}");
         assert!(shape(&fifo).is_err());
-        assert!(read_bounded(Path::new("/dev/zero"), 1024)
-            .unwrap()
-            .is_none());
+        let why = refused(read(Path::new("/dev/zero"), &limits(1024), false).unwrap());
+        assert!(why.contains("not a regular file"), "{why}");
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_once_the_inflated_stream_passes_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        // 32 MiB of spaces inside a records document, gzipped to about 32 KiB.
+        let mut doc = b"{\"Records\":[".to_vec();
+        doc.resize(32 << 20, b' ');
+        doc.extend_from_slice(b"]}");
+        let bomb = dir.path().join("bomb.json.gz");
+        std::fs::write(&bomb, gz(&doc)).unwrap();
+        let why = refused(read(&bomb, &limits(1 << 20), false).unwrap());
+        assert!(why.contains("once decompressed"), "{why}");
+        // Under a large limit, the ratio stops it: 80 KiB may not inflate past 64 MiB.
+        let mut doc = b"{\"Records\":[".to_vec();
+        doc.resize(80 << 20, b' ');
+        doc.extend_from_slice(b"]}");
+        let big_bomb = dir.path().join("big_bomb.json.gz");
+        std::fs::write(&big_bomb, gz(&doc)).unwrap();
+        let why = refused(read(&big_bomb, &limits(1 << 30), false).unwrap());
+        assert!(why.contains("decompression bomb"), "{why}");
+        // Within both, the first document is read (and holds no record).
+        let fine = read(&bomb, &limits(128 << 20), false).unwrap();
+        assert!(
+            matches!(fine, Delivery::Read { ref records, ref bad } if records.is_empty() && bad.is_empty())
+        );
+    }
+
+    #[test]
+    fn gzipped_ndjson_lines_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = b"{\"eventName\":\"A\"}\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 10_000));
+        text.extend_from_slice(b"\n{\"eventName\":\"B\"}\n");
+        let p = dir.path().join("lines.json.gz");
+        std::fs::write(&p, gz(&text)).unwrap();
+        let small_lines = Limits {
+            max_line_bytes: 1_000,
+            ..Limits::default()
+        };
+        match read(&p, &small_lines, false).unwrap() {
+            Delivery::Read { records, bad } => {
+                assert_eq!(records.len(), 2);
+                assert_eq!(records[1].place, Place::Line(3));
+                assert_eq!(bad.len(), 1);
+                assert_eq!(bad[0].place, Some(Place::Line(2)));
+                assert!(
+                    bad[0].message.contains("longer than 1000 bytes"),
+                    "{}",
+                    bad[0]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -266,7 +437,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bad.json.gz");
         std::fs::write(&p, b"\x1f\x8b\x08\x00garbage-garbage-garbage").unwrap();
-        match read(&p, 1 << 20, false).unwrap() {
+        match read(&p, &limits(1 << 20), false).unwrap() {
             Delivery::Read { records, bad } => {
                 assert!(records.is_empty());
                 assert!(bad[0].message.contains("corrupt gzip"), "{:?}", bad);

@@ -4,7 +4,8 @@
 //! immutable once complete, read once and remembered as done ([`delivery`]); and NDJSON files
 //! that grow, tailed from a byte offset ([`tail`]). [`watch`] runs the discovery loop: notify
 //! events for low latency, a periodic rescan as the safety net; [`open_files`] keeps the
-//! descriptors it holds under a fixed cap.
+//! descriptors it holds under a fixed cap; [`walk`] lists a root's files under its symlink
+//! policy.
 
 pub mod checkpoint;
 pub mod delivery;
@@ -12,6 +13,7 @@ pub mod fingerprint;
 pub mod open_files;
 mod poll;
 pub mod tail;
+mod walk;
 pub mod watch;
 
 use crate::event::reader::{BadInput, Place};

@@ -183,7 +183,7 @@ impl Loop {
         }
         let last_try = p.unchanged_since.elapsed() >= self.settings.incomplete_grace;
         let limits = self.settings.limits;
-        match delivery::read(&p.path, limits.max_file_bytes, last_try) {
+        match delivery::read(&p.path, &limits, last_try) {
             Ok(Delivery::Incomplete) => {}
             Err(e) if is_exhaustion(&e) => {
                 // Not the file's fault: it stays pending and is tried on the next poll.

@@ -9,14 +9,15 @@
 use super::checkpoint::Checkpoints;
 use super::delivery::{self, Shape};
 use super::fingerprint::{FileKey, Fingerprint};
-use super::open_files::{is_exhaustion, OpenFiles};
+use super::open_files::OpenFiles;
 use super::tail::Tail;
 use super::{Batch, Limits};
 use crate::config::{ReadFrom, SourceConfig};
 use crate::event::reader::{self, BadInput};
+use crate::files::Follow;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use notify::{RecursiveMode, Watcher};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
@@ -63,11 +64,12 @@ impl SourceHandle {
 }
 
 pub(super) struct Root {
-    path: PathBuf,
+    pub(super) path: PathBuf,
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
     read_from: ReadFrom,
     ignore_older: Option<Duration>,
+    pub(super) follow: Follow,
 }
 
 fn globs(patterns: &[String]) -> Result<Option<GlobSet>, String> {
@@ -114,6 +116,8 @@ pub(super) struct Loop {
     /// Set when descriptors ran out during a poll: some files wait to be read, so the loop
     /// polls again on its next tick instead of waiting for the next change or rescan.
     pub(super) starved: bool,
+    /// Paths refused by their root's symlink policy, reported once each.
+    pub(super) refused: HashSet<PathBuf>,
 }
 
 /// Starts the discovery thread. `resume` holds the committed checkpoints.
@@ -133,6 +137,7 @@ pub fn spawn(
                 exclude: globs(&s.exclude)?,
                 read_from: s.read_from,
                 ignore_older: s.ignore_older_secs.map(Duration::from_secs),
+                follow: s.follow_symlinks,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -158,6 +163,7 @@ pub fn spawn(
                 roots,
                 budget,
                 starved: false,
+                refused: HashSet::new(),
                 settings,
                 out,
                 tails: HashMap::new(),
@@ -218,7 +224,8 @@ impl Loop {
         let mut complete = true;
         for i in 0..self.roots.len() {
             let mut files = Vec::new();
-            if let Err(e) = walk(&self.roots[i].path, &mut files) {
+            let (root, follow) = (self.roots[i].path.clone(), self.roots[i].follow);
+            if let Err(e) = self.walk(&root, follow, &mut files) {
                 let root = self.roots[i].path.clone();
                 self.budget.exhausted(&root, &e);
                 self.starved = true;
@@ -265,7 +272,8 @@ impl Loop {
             if path.is_dir() {
                 let mut files = Vec::new();
                 // Incomplete for want of descriptors: the next rescan lists it again.
-                let _ = walk(&path, &mut files);
+                let follow = self.root_of_dir(&path).map_or(Follow::Never, |r| r.follow);
+                let _ = self.walk(&path, follow, &mut files);
                 for f in files {
                     if let Some(i) = self.root_of(&f) {
                         self.consider(i, &f);
@@ -304,6 +312,11 @@ impl Loop {
         }
         if self.done.contains_key(&key) {
             return Some(key);
+        }
+        let root_path = &self.roots[root].path;
+        if let Some(why) = self.roots[root].follow.refuses(root_path, path) {
+            self.refuse(path, why);
+            return None;
         }
         if let (Some(max_age), Ok(modified)) = (self.roots[root].ignore_older, metadata.modified())
         {
@@ -363,20 +376,6 @@ impl Loop {
             }
         }
     }
-}
-
-/// Lists every file under `dir`. Which files count is decided per root (include/exclude); an
-/// unreadable directory is simply not there yet, except when it could not be opened for want
-/// of a descriptor: that error is returned, because the list is then incomplete and a file
-/// missing from it must not be taken for gone.
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut starved = None;
-    crate::files::walk(dir, &|_| true, files, &mut |_, e| {
-        if is_exhaustion(&e) {
-            starved = Some(e);
-        }
-    });
-    starved.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]

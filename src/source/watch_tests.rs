@@ -18,6 +18,7 @@ fn settings(inbox: &Path) -> Settings {
             exclude: Vec::new(),
             read_from: ReadFrom::Beginning,
             ignore_older_secs: None,
+            follow_symlinks: Default::default(),
         }],
         limits: Limits {
             // One record per batch: a delivery file then spans several batches.

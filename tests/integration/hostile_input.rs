@@ -1,0 +1,169 @@
+//! Hostile files in the inbox: decompression bombs, sparse files and symlinks that lead out of
+//! the source root. Each is refused with a message naming the file, counted, and costs the
+//! daemon no more than a bounded amount of memory; the good files beside them are read.
+
+use crate::daemon::{http_get, lines, target, wait_until, Env};
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+/// A field of `/proc/PID/status`, in KiB (`VmRSS`, `VmHWM`: the resident set now, and its peak).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .unwrap_or_else(|| panic!("{field} in {status}"));
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn gz_member(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// About 1.5 GB of spaces inside a `{"Records":[` document, in a 1.5 MB file: gzip members
+/// are concatenated, and a reader must inflate them all as one stream.
+fn write_gzip_bomb(path: &Path) {
+    let spaces = gz_member(&vec![b' '; 8 << 20]);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    file.write_all(&gz_member(b"{\"Records\":[")).unwrap();
+    for _ in 0..180 {
+        file.write_all(&spaces).unwrap();
+    }
+    file.write_all(&gz_member(b"]}")).unwrap();
+    file.flush().unwrap();
+}
+
+/// A file of `len` bytes that opens a delivery document and is a hole after it: it takes no
+/// disk space, and reads as NUL bytes.
+fn write_sparse(path: &Path, len: u64) {
+    let file = std::fs::File::create(path).unwrap();
+    (&file).write_all(b"{\"Records\":[").unwrap();
+    file.set_len(len).unwrap();
+}
+
+fn files_failed(port: u16) -> u64 {
+    http_get(port, "/metrics")
+        .lines()
+        .filter(|l| l.starts_with("trailwatch_files_failed_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn a_gzip_bomb_and_sparse_files_are_refused_in_bounded_memory() {
+    let env = Env::new();
+    env.listen_on_any_port();
+    let child = env.start();
+    let port = env.metrics_port();
+    let pid = child.id();
+    // Let the start settle (rule loading, sinks, the first scan) before taking the baseline.
+    std::fs::write(env.inbox().join("first.ndjson"), lines(&[target(1, 0)])).unwrap();
+    assert!(
+        env.wait_for_alerts(1, Duration::from_secs(30)),
+        "{}",
+        env.log()
+    );
+    let idle_kib = status_kib(pid, "VmRSS:");
+
+    let staging = env.root().join("staging");
+    std::fs::create_dir(&staging).unwrap();
+    write_gzip_bomb(&staging.join("bomb.json.gz"));
+    // Larger than max_file_bytes (1 GiB): refused by its size, before a byte is read.
+    write_sparse(&staging.join("sparse_huge.json"), 2_500 << 20);
+    // Under the limit: read, and refused at the first NUL byte.
+    write_sparse(&staging.join("sparse_small.json"), 900 << 20);
+    for name in ["bomb.json.gz", "sparse_huge.json", "sparse_small.json"] {
+        std::fs::rename(staging.join(name), env.inbox().join(name)).unwrap();
+    }
+    std::fs::write(env.inbox().join("after.ndjson"), lines(&[target(2, 1)])).unwrap();
+
+    let refusals = [
+        ("bomb.json.gz", "decompression bomb"),
+        ("sparse_huge.json", "larger than max_file_bytes"),
+        ("sparse_small.json", "malformed JSON"),
+    ];
+    let all_refused = || {
+        let log = env.log();
+        refusals
+            .iter()
+            .all(|(name, why)| log.lines().any(|l| l.contains(name) && l.contains(why)))
+    };
+    assert!(
+        wait_until(Duration::from_secs(120), all_refused),
+        "each file refused with its reason: {}",
+        env.log()
+    );
+    assert!(
+        env.wait_for_alerts(2, Duration::from_secs(30)),
+        "{}",
+        env.log()
+    );
+    // The bomb and the huge file are refused whole; the small sparse file fails at its first
+    // record (counted among failed records).
+    assert_eq!(files_failed(port), 2, "{}", http_get(port, "/metrics"));
+    let peak_kib = status_kib(pid, "VmHWM:");
+    eprintln!("idle RSS {idle_kib} KiB, peak RSS {peak_kib} KiB");
+    assert!(
+        peak_kib < idle_kib + 64 * 1024,
+        "peak RSS {peak_kib} KiB, idle {idle_kib} KiB: more than 64 MiB above idle"
+    );
+}
+
+#[test]
+fn symlinks_out_of_the_inbox_are_refused_and_links_inside_it_are_read() {
+    let env = Env::new();
+    env.listen_on_any_port();
+    let outside = env.root().join("outside");
+    std::fs::create_dir_all(outside.join("dir")).unwrap();
+    std::fs::write(outside.join("one.ndjson"), lines(&[target(1, 0)])).unwrap();
+    std::fs::write(outside.join("dir/two.ndjson"), lines(&[target(2, 0)])).unwrap();
+    let inbox = env.inbox();
+    std::fs::create_dir(inbox.join("real")).unwrap();
+    std::fs::write(inbox.join("real/three.ndjson"), lines(&[target(3, 0)])).unwrap();
+    std::os::unix::fs::symlink(outside.join("one.ndjson"), inbox.join("one.ndjson")).unwrap();
+    std::os::unix::fs::symlink(outside.join("dir"), inbox.join("dir")).unwrap();
+    std::os::unix::fs::symlink("real", inbox.join("alias")).unwrap();
+    let _child = env.start();
+    let port = env.metrics_port();
+
+    assert!(
+        wait_until(Duration::from_secs(30), || files_failed(port) >= 2),
+        "both links out are refused: {}",
+        env.log()
+    );
+    assert!(
+        env.wait_for_alerts(1, Duration::from_secs(30)),
+        "{}",
+        env.log()
+    );
+    // A file the kernel may have already named through notify is still only read once, and
+    // the refused ones never: one more scan round passes without another alert.
+    std::fs::write(inbox.join("marker.ndjson"), lines(&[target(4, 0)])).unwrap();
+    assert!(
+        env.wait_for_alerts(2, Duration::from_secs(30)),
+        "{}",
+        env.log()
+    );
+    let dedups: Vec<String> = env
+        .alerts()
+        .iter()
+        .map(|a| a["dedup"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        dedups,
+        [crate::daemon::dedup_of(3), crate::daemon::dedup_of(4)],
+        "only files inside the inbox were read"
+    );
+    let log = env.log();
+    for name in ["one.ndjson", "dir"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(&format!("inbox/{name}"))
+                    && l.contains("follow_symlinks: inside")),
+            "{name} refused by name: {log}"
+        );
+    }
+}
