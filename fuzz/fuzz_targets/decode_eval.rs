@@ -38,8 +38,7 @@ fuzz_target!(|data: &[u8]| {
         for &index in &matched.rules {
             let rule = rules.get(index);
             let shaped = Shaped::new(rule, &matched.event);
-            let event = &matched.event;
-            windows.admit(rule, shaped, matched.event_time, || event.clone());
+            windows.admit(rule, shaped, matched.event_time, &matched.event);
         }
     }
     // Serialised as the sinks write it (the alert contract's JSON).
