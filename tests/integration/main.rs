@@ -6,6 +6,7 @@ mod bounds_sinks;
 mod chaos;
 mod check;
 mod daemon;
+mod egress;
 mod hostile_input;
 mod hostile_output;
 mod ip_python;
