@@ -77,15 +77,20 @@ pub enum ReadFrom {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DedupConfig {
-    /// Bound on the number of open (RuleID, dedup string) windows kept in memory.
+    /// Bound on the number of (RuleID, dedup string) keys held in the state store.
     #[serde(default = "default_max_keys")]
     pub max_keys: u64,
+    /// Bound on the bytes those keys' windows take in the store: mostly the first event of
+    /// each window still waiting for its threshold, whose size an attacker chooses.
+    #[serde(default = "default_max_pending_bytes")]
+    pub max_pending_bytes: u64,
 }
 
 impl Default for DedupConfig {
     fn default() -> Self {
         DedupConfig {
             max_keys: default_max_keys(),
+            max_pending_bytes: default_max_pending_bytes(),
         }
     }
 }
@@ -127,6 +132,9 @@ fn default_sources() -> Vec<SourceConfig> {
 }
 fn default_max_keys() -> u64 {
     1_000_000
+}
+fn default_max_pending_bytes() -> u64 {
+    2 << 30
 }
 fn default_listen() -> String {
     "127.0.0.1:9187".into()

@@ -73,9 +73,7 @@ impl AlertStage {
             })?;
             outbox.push((seq, alert));
         }
-        metrics
-            .dedup_keys
-            .store(store.window_keys(), Ordering::Relaxed);
+        metrics.note_store_size(store.window_keys(), store.window_bytes());
         Ok(AlertStage {
             store,
             outbox,
@@ -204,8 +202,7 @@ impl AlertStage {
             self.checkpoints.set(position);
         }
         self.metrics
-            .dedup_keys
-            .store(self.store.window_keys(), Ordering::Relaxed);
+            .note_store_size(self.store.window_keys(), self.store.window_bytes());
         // The batch's alerts are in the outbox, in the same transaction as their windows and
         // the batch's checkpoint. Commit now rather than at the next tick, so they go out
         // without waiting; they are delivered only once committed (see `store::outbox`).
@@ -226,15 +223,19 @@ impl AlertStage {
         Ok(())
     }
 
-    /// Counts an eviction at `dedup.max_keys` and logs at most one line a minute about them.
+    /// Counts evictions at `dedup.max_keys` or `dedup.max_pending_bytes` and logs at most one
+    /// line a minute about them.
     fn note_eviction(&mut self, key_use: KeyUse) {
-        let KeyUse::Evicted { rule_id, dedup } = key_use else {
+        let KeyUse::Evicted(keys) = key_use else {
+            return;
+        };
+        let Some((rule_id, dedup)) = keys.last() else {
             return;
         };
         self.metrics
             .dedup_keys_evicted
-            .fetch_add(1, Ordering::Relaxed);
-        self.evictions_unlogged += 1;
+            .fetch_add(keys.len() as u64, Ordering::Relaxed);
+        self.evictions_unlogged += keys.len() as u64;
         if self
             .last_eviction_log
             .is_none_or(|t| t.elapsed() >= EVICTION_LOG_INTERVAL)
@@ -244,8 +245,9 @@ impl AlertStage {
                 // The last key evicted: `rule_id` is a stable field name for log shippers.
                 rule_id = %rule_id,
                 dedup = %dedup,
-                max_keys = self.store.window_keys(),
-                "dedup.max_keys reached: least recently used dedup keys evicted (a later match on one may alert again)"
+                keys = self.store.window_keys(),
+                bytes = self.store.window_bytes(),
+                "dedup.max_keys or dedup.max_pending_bytes reached: least recently used dedup keys evicted (a later match on one may alert again)"
             );
             self.evictions_unlogged = 0;
             self.last_eviction_log = Some(Instant::now());
@@ -292,8 +294,7 @@ impl AlertStage {
                         .dedup_keys_expired
                         .fetch_add(expired, Ordering::Relaxed);
                     self.metrics
-                        .dedup_keys
-                        .store(self.store.window_keys(), Ordering::Relaxed);
+                        .note_store_size(self.store.window_keys(), self.store.window_bytes());
                     // `/status` measures how far behind each source is from what is durable.
                     let positions = self.checkpoints.iter();
                     let positions = positions.map(|p| (p.path.clone(), p.offset, p.done));

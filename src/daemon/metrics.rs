@@ -33,7 +33,10 @@ pub struct Metrics {
     pub checkpoint_commits: AtomicU64,
     /// Dedup keys held in the state store.
     pub dedup_keys: AtomicU64,
-    /// Dedup keys evicted at `dedup.max_keys` (least recently used first).
+    /// Bytes of dedup windows held in the state store (bounded by `dedup.max_pending_bytes`).
+    pub dedup_window_bytes: AtomicU64,
+    /// Dedup keys evicted at `dedup.max_keys` or `dedup.max_pending_bytes` (least recently
+    /// used first).
     pub dedup_keys_evicted: AtomicU64,
     /// Dedup keys forgotten after twice their period without a match.
     pub dedup_keys_expired: AtomicU64,
@@ -98,6 +101,12 @@ fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
 }
 
 impl Metrics {
+    /// Records the state store's dedup keys and their bytes (after each change).
+    pub fn note_store_size(&self, keys: u64, bytes: u64) {
+        self.dedup_keys.store(keys, Ordering::Relaxed);
+        self.dedup_window_bytes.store(bytes, Ordering::Relaxed);
+    }
+
     /// Sets the configured source directories (once, at start): each is labelled as written
     /// in the configuration and matched in absolute form.
     pub fn set_source_roots(&self, roots: &[std::path::PathBuf]) {
@@ -251,9 +260,16 @@ impl Metrics {
         );
         scalar(
             &mut out,
+            "trailwatch_dedup_window_bytes",
+            "gauge",
+            "Bytes of dedup windows held in the state store (bounded by dedup.max_pending_bytes).",
+            get(&self.dedup_window_bytes),
+        );
+        scalar(
+            &mut out,
             "trailwatch_dedup_keys_evicted_total",
             "counter",
-            "Dedup keys evicted at dedup.max_keys, least recently used first.",
+            "Dedup keys evicted at dedup.max_keys or dedup.max_pending_bytes, least recently used first.",
             get(&self.dedup_keys_evicted),
         );
         scalar(

@@ -98,6 +98,7 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         crate::store::Bounds {
             max_keys: config.dedup.max_keys,
             event_ids: EVENT_ID_MEMORY,
+            max_window_bytes: config.dedup.max_pending_bytes,
         },
     )
     .map_err(|e| StartupError(e.to_string()))?;

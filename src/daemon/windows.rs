@@ -24,8 +24,10 @@ use time::OffsetDateTime;
 pub use crate::dedup::Admission as Outcome;
 
 /// Decoded keys kept in memory in front of the store: a key matched again soon (one principal
-/// busy in one account) skips a read and a JSON decode.
-const HOT_KEYS: u64 = 10_000;
+/// busy in one account) skips a read and a JSON decode. Weighed in bytes (each key's stored
+/// text, about what it takes decoded), so keys holding large first events cannot make the
+/// cache large: it is bounded by bytes, whatever the events an attacker sends.
+const HOT_BYTES: u64 = 32 << 20;
 /// How long a decoded key stays in memory without a match. Shorter than the shortest idle
 /// expiry in the store (twice a one-minute period), so memory never holds a key the store
 /// has forgotten.
@@ -46,14 +48,25 @@ pub struct Admitted {
 /// The daemon's windows: the store holds every key; a small `moka` cache holds the recently
 /// matched ones decoded.
 pub struct LiveWindows {
-    hot: Cache<Key, Arc<Mutex<KeyWindows>>>,
+    hot: Cache<Key, Hot>,
+}
+
+/// A cached key: its windows, and the size of their stored text when they were cached.
+#[derive(Clone)]
+struct Hot {
+    windows: Arc<Mutex<KeyWindows>>,
+    bytes: u32,
 }
 
 impl Default for LiveWindows {
     fn default() -> Self {
         LiveWindows {
             hot: Cache::builder()
-                .max_capacity(HOT_KEYS)
+                .max_capacity(HOT_BYTES)
+                .weigher(|key: &Key, hot: &Hot| {
+                    let key_bytes = (key.0.len() + key.1.len()) as u32;
+                    hot.bytes.saturating_add(key_bytes)
+                })
                 .time_to_idle(HOT_IDLE)
                 .build(),
         }
@@ -76,7 +89,7 @@ impl LiveWindows {
     ) -> Result<Admitted, StoreError> {
         let key = (rule.id.clone(), shaped.dedup.clone());
         let slot = match self.hot.get(&key) {
-            Some(slot) => slot,
+            Some(hot) => hot.windows,
             None => {
                 let windows = match store.window(&key.0, &key.1)? {
                     Some(row) => decode(&row.windows).map_err(|detail| StoreError::BadRow {
@@ -100,10 +113,19 @@ impl LiveWindows {
             (admitted, row)
         };
         let key_use = store.put_window(&key.0, &key.1, &row, now_ms)?;
-        if let KeyUse::Evicted { rule_id, dedup } = &key_use {
-            self.hot.invalidate(&(rule_id.clone(), dedup.clone()));
+        if let KeyUse::Evicted(keys) = &key_use {
+            for key in keys {
+                self.hot.invalidate(key);
+            }
         }
-        self.hot.insert(key, slot);
+        let bytes = u32::try_from(row.windows.len()).unwrap_or(u32::MAX);
+        self.hot.insert(
+            key,
+            Hot {
+                windows: slot,
+                bytes,
+            },
+        );
         Ok(Admitted {
             outcome: admitted.admission,
             key_use,
@@ -148,6 +170,7 @@ mod tests {
             Bounds {
                 max_keys,
                 event_ids: 100,
+                max_window_bytes: u64::MAX,
             },
         )
         .unwrap()

@@ -42,6 +42,8 @@ const OUTBOX_V2: &str = "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, alert TEX
 pub struct Bounds {
     /// Dedup keys (RuleID, dedup string) held; at the bound the least recently used is evicted.
     pub max_keys: u64,
+    /// Bytes of stored windows; past the bound the least recently used keys are evicted.
+    pub max_window_bytes: u64,
     /// Event ids remembered, first in first out.
     pub event_ids: u64,
 }
@@ -55,6 +57,8 @@ pub struct Store {
     in_txn: bool,
     /// Window rows held (kept here so the bound costs no query).
     pub(super) keys: u64,
+    /// Bytes of the window rows' `windows` text, for the same reason.
+    pub(super) window_bytes: u64,
     /// The LRU clock: the `used` value of the most recently used window row.
     pub(super) clock: i64,
     /// The sequence number of the newest remembered event id.
@@ -143,10 +147,13 @@ impl Store {
                 })
             }
         }
-        let (keys, clock): (i64, Option<i64>) = conn
-            .query_row("SELECT count(*), max(used) FROM windows", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+        let (keys, clock, window_bytes): (i64, Option<i64>, i64) = conn
+            .query_row(
+                "SELECT count(*), max(used), coalesce(sum(length(CAST(windows AS BLOB))), 0)
+                 FROM windows",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .map_err(sql)?;
         let event_seq: Option<i64> = conn
             .query_row("SELECT max(seq) FROM event_ids", [], |r| r.get(0))
@@ -157,6 +164,7 @@ impl Store {
             bounds,
             in_txn: false,
             keys: keys as u64,
+            window_bytes: window_bytes as u64,
             clock: clock.unwrap_or(0),
             event_seq: event_seq.unwrap_or(0),
         })

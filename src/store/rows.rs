@@ -16,13 +16,14 @@ pub struct WindowRow {
     pub windows: String,
 }
 
-/// What storing a key's windows did to the key count.
+/// What storing a key's windows did to the other keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyUse {
     /// The key was already held, or there was room for it.
     Kept,
-    /// The store was at `max_keys`: this least recently used key was evicted to make room.
-    Evicted { rule_id: String, dedup: String },
+    /// The store was at `max_keys` or past `max_window_bytes`: these least recently used keys
+    /// (rule id, dedup string), oldest first, were evicted to make room.
+    Evicted(Vec<(String, String)>),
 }
 
 fn file_key(p: &FilePosition) -> String {
@@ -87,7 +88,9 @@ impl Store {
     }
 
     /// Stores the windows of one key and marks it most recently used. `now_ms` (wall clock)
-    /// sets its idle deadline: twice its dedup period without a match.
+    /// sets its idle deadline: twice its dedup period without a match. Then the bounds are
+    /// enforced, least recently used keys first: `max_keys`, and `max_window_bytes` (the key
+    /// just written is never evicted).
     pub fn put_window(
         &mut self,
         rule_id: &str,
@@ -98,80 +101,112 @@ impl Store {
         self.clock += 1;
         let clock = self.clock;
         let idle_until = now_ms + i64::from(row.period_minutes) * 120_000;
+        let new_len = row.windows.len() as u64;
         self.write()?;
-        let updated = self
+        let old_len: Option<i64> = self
             .conn
             .prepare_cached(
-                "UPDATE windows SET period_minutes = ?3, used = ?4, idle_until_ms = ?5, windows = ?6
-                 WHERE rule_id = ?1 AND dedup = ?2",
+                "SELECT length(CAST(windows AS BLOB)) FROM windows WHERE rule_id = ?1 AND dedup = ?2",
             )
-            .and_then(|mut s| {
-                s.execute((rule_id, dedup, row.period_minutes, clock, idle_until, &row.windows))
-            })
+            .and_then(|mut s| s.query_row((rule_id, dedup), |r| r.get(0)).optional())
             .map_err(|e| self.sql(e))?;
-        if updated == 1 {
-            return Ok(KeyUse::Kept);
+        let mut evicted = Vec::new();
+        if let Some(old_len) = old_len {
+            self.conn
+                .prepare_cached(
+                    "UPDATE windows SET period_minutes = ?3, used = ?4, idle_until_ms = ?5, windows = ?6
+                     WHERE rule_id = ?1 AND dedup = ?2",
+                )
+                .and_then(|mut s| {
+                    s.execute((rule_id, dedup, row.period_minutes, clock, idle_until, &row.windows))
+                })
+                .map_err(|e| self.sql(e))?;
+            self.window_bytes = self.window_bytes.saturating_sub(old_len as u64) + new_len;
+        } else {
+            if self.keys >= self.bounds.max_keys.max(1) {
+                evicted.extend(self.evict_least_recent()?);
+            }
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO windows (rule_id, dedup, period_minutes, used, idle_until_ms, windows)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .and_then(|mut s| {
+                    s.execute((
+                        rule_id,
+                        dedup,
+                        row.period_minutes,
+                        clock,
+                        idle_until,
+                        &row.windows,
+                    ))
+                })
+                .map_err(|e| self.sql(e))?;
+            self.keys += 1;
+            self.window_bytes += new_len;
         }
-        let mut outcome = KeyUse::Kept;
-        if self.keys >= self.bounds.max_keys.max(1) {
-            outcome = self.evict_least_recent()?;
+        // The key just written is the most recently used: it goes last, and never while
+        // another key is left.
+        while self.window_bytes > self.bounds.max_window_bytes && self.keys > 1 {
+            match self.evict_least_recent()? {
+                Some(key) => evicted.push(key),
+                None => break,
+            }
         }
-        self.write()?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO windows (rule_id, dedup, period_minutes, used, idle_until_ms, windows)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut s| {
-                s.execute((
-                    rule_id,
-                    dedup,
-                    row.period_minutes,
-                    clock,
-                    idle_until,
-                    &row.windows,
-                ))
-            })
-            .map_err(|e| self.sql(e))?;
-        self.keys += 1;
-        Ok(outcome)
+        Ok(if evicted.is_empty() {
+            KeyUse::Kept
+        } else {
+            KeyUse::Evicted(evicted)
+        })
     }
 
-    fn evict_least_recent(&mut self) -> Result<KeyUse, StoreError> {
-        self.write()?;
-        let victim: Option<(String, String)> = self
+    /// Deletes the least recently used key, if any.
+    fn evict_least_recent(&mut self) -> Result<Option<(String, String)>, StoreError> {
+        let victim: Option<(String, String, i64)> = self
             .conn
             .prepare_cached(
                 "DELETE FROM windows WHERE rowid = (SELECT rowid FROM windows ORDER BY used LIMIT 1)
-                 RETURNING rule_id, dedup",
+                 RETURNING rule_id, dedup, length(CAST(windows AS BLOB))",
             )
-            .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .and_then(|mut s| {
+                s.query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
             .map_err(|e| self.sql(e))?;
-        Ok(match victim {
-            Some((rule_id, dedup)) => {
-                self.keys -= 1;
-                KeyUse::Evicted { rule_id, dedup }
-            }
-            None => KeyUse::Kept,
-        })
+        Ok(victim.map(|(rule_id, dedup, len)| {
+            self.keys -= 1;
+            self.window_bytes = self.window_bytes.saturating_sub(len as u64);
+            (rule_id, dedup)
+        }))
     }
 
     /// Drops the keys without a match for twice their dedup period (wall clock); returns how
     /// many. Their windows can no longer be joined by events arriving in time order.
     pub fn expire_idle(&mut self, now_ms: i64) -> Result<u64, StoreError> {
         self.write()?;
-        let gone = self
+        let lengths: Vec<i64> = self
             .conn
-            .prepare_cached("DELETE FROM windows WHERE idle_until_ms < ?1")
-            .and_then(|mut s| s.execute([now_ms]))
-            .map_err(|e| self.sql(e))? as u64;
+            .prepare_cached(
+                "DELETE FROM windows WHERE idle_until_ms < ?1 RETURNING length(CAST(windows AS BLOB))",
+            )
+            .and_then(|mut s| s.query_map([now_ms], |r| r.get(0))?.collect())
+            .map_err(|e| self.sql(e))?;
+        let gone = lengths.len() as u64;
         self.keys -= gone.min(self.keys);
+        self.window_bytes = self
+            .window_bytes
+            .saturating_sub(lengths.iter().sum::<i64>() as u64);
         Ok(gone)
     }
 
     /// Dedup keys held.
     pub fn window_keys(&self) -> u64 {
         self.keys
+    }
+
+    /// Bytes of the windows held (their stored text).
+    pub fn window_bytes(&self) -> u64 {
+        self.window_bytes
     }
 
     /// A value of the key/value table (for rule state), unless it has expired at `now_ms`.

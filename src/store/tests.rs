@@ -8,6 +8,7 @@ use std::path::Path;
 const BOUNDS: Bounds = Bounds {
     max_keys: 1000,
     event_ids: 1000,
+    max_window_bytes: u64::MAX,
 };
 
 fn row(text: &str) -> WindowRow {
@@ -69,6 +70,7 @@ fn the_least_recently_used_key_is_evicted_at_the_bound() {
     let bounds = Bounds {
         max_keys: 3,
         event_ids: 10,
+        max_window_bytes: u64::MAX,
     };
     let mut s = Store::open(dir.path(), bounds).unwrap();
     for k in ["a", "b", "c"] {
@@ -77,10 +79,7 @@ fn the_least_recently_used_key_is_evicted_at_the_bound() {
     s.put_window("R", "a", &row("a2"), 0).unwrap();
     assert_eq!(
         s.put_window("R", "d", &row("d"), 0).unwrap(),
-        KeyUse::Evicted {
-            rule_id: "R".into(),
-            dedup: "b".into()
-        }
+        KeyUse::Evicted(vec![("R".into(), "b".into())])
     );
     assert_eq!(s.window_keys(), 3);
     assert!(s.window("R", "b").unwrap().is_none());
@@ -91,11 +90,47 @@ fn the_least_recently_used_key_is_evicted_at_the_bound() {
     assert_eq!(s.window_keys(), 3);
     assert_eq!(
         s.put_window("R", "e", &row("e"), 0).unwrap(),
-        KeyUse::Evicted {
-            rule_id: "R".into(),
-            dedup: "c".into()
-        }
+        KeyUse::Evicted(vec![("R".into(), "c".into())])
     );
+}
+
+#[test]
+fn least_recently_used_keys_are_evicted_past_the_byte_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let bounds = Bounds {
+        max_keys: 100,
+        max_window_bytes: 1_000,
+        event_ids: 10,
+    };
+    let sized = |n: usize| WindowRow {
+        period_minutes: 60,
+        windows: "x".repeat(n),
+    };
+    let mut s = Store::open(dir.path(), bounds).unwrap();
+    for k in ["a", "b", "c"] {
+        assert_eq!(s.put_window("R", k, &sized(300), 0).unwrap(), KeyUse::Kept);
+    }
+    assert_eq!(s.window_bytes(), 900);
+    // Growing one key past the bound evicts the oldest others, never the key itself.
+    assert_eq!(
+        s.put_window("R", "c", &sized(800), 0).unwrap(),
+        KeyUse::Evicted(vec![("R".into(), "a".into()), ("R".into(), "b".into())])
+    );
+    assert_eq!((s.window_keys(), s.window_bytes()), (1, 800));
+    // A single key larger than the bound stays: there is nothing older to give up.
+    assert_eq!(
+        s.put_window("R", "c", &sized(5_000), 0).unwrap(),
+        KeyUse::Kept
+    );
+    s.commit().unwrap();
+    drop(s);
+    // The byte count is read back at the next start; expiry keeps it true.
+    let mut s = Store::open(dir.path(), bounds).unwrap();
+    assert_eq!(s.window_bytes(), 5_000);
+    s.put_window("R", "d", &sized(10), 1).unwrap();
+    assert_eq!(s.window_keys(), 1, "c evicted for d: {}", s.window_bytes());
+    assert_eq!(s.expire_idle(i64::MAX).unwrap(), 1);
+    assert_eq!((s.window_keys(), s.window_bytes()), (0, 0));
 }
 
 #[test]
@@ -120,6 +155,7 @@ fn event_ids_are_first_in_first_out() {
     let bounds = Bounds {
         max_keys: 10,
         event_ids: 3,
+        max_window_bytes: u64::MAX,
     };
     let mut s = Store::open(dir.path(), bounds).unwrap();
     for id in ["1", "2", "3", "2", "4", "5"] {

@@ -167,3 +167,58 @@ fn symlinks_out_of_the_inbox_are_refused_and_links_inside_it_are_read() {
         );
     }
 }
+
+#[test]
+fn pending_windows_are_bounded_in_bytes() {
+    let env = Env::new();
+    env.listen_on_any_port();
+    // Windows wait for five matches, each keeping its first event; every event has its own
+    // dedup string (its security group) and carries 20 KB an attacker chose.
+    let seed = std::fs::read_to_string(env.root().join("rules.d/seed.yml")).unwrap();
+    std::fs::write(
+        env.root().join("rules.d/seed.yml"),
+        seed.replace("Threshold: 1", "Threshold: 5"),
+    )
+    .unwrap();
+    let config = env.root().join("trailwatch.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text + "dedup:\n  max_pending_bytes: 200000\n").unwrap();
+    let _child = env.start();
+    let port = env.metrics_port();
+    let events: Vec<serde_json::Value> = (0..100)
+        .map(|n| {
+            let mut event = target(n, 0);
+            event["userAgent"] = serde_json::json!("A".repeat(20_000));
+            event
+        })
+        .collect();
+    std::fs::write(env.inbox().join("big.ndjson"), lines(&events)).unwrap();
+    let metric = |name: &str| -> u64 {
+        http_get(port, "/metrics")
+            .lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    // Every key ends up either held or counted as evicted.
+    let settled =
+        || metric("trailwatch_dedup_keys") + metric("trailwatch_dedup_keys_evicted_total") == 100;
+    assert!(
+        wait_until(Duration::from_secs(60), settled),
+        "{}\n{}",
+        env.log(),
+        http_get(port, "/metrics")
+    );
+    let (bytes, keys) = (
+        metric("trailwatch_dedup_window_bytes"),
+        metric("trailwatch_dedup_keys"),
+    );
+    assert!(bytes <= 200_000, "window bytes {bytes} over the bound");
+    // About 20 KB a key: some fit, most do not.
+    assert!((2..20).contains(&keys), "{keys} keys held, {bytes} bytes");
+    assert!(
+        env.log().contains("dedup.max_pending_bytes reached"),
+        "the eviction is logged: {}",
+        env.log()
+    );
+}

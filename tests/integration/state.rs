@@ -16,6 +16,7 @@ pub fn stored_checkpoints(state_dir: &Path) -> Vec<FilePosition> {
     let bounds = Bounds {
         max_keys: 1_000_000,
         event_ids: 200_000,
+        max_window_bytes: u64::MAX,
     };
     let store = Store::open(state_dir, bounds).unwrap();
     store.checkpoints().unwrap().iter().cloned().collect()
