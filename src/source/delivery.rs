@@ -5,13 +5,12 @@
 //! ends early) is "not yet complete" and tried again later, and only once it has stopped
 //! changing for a grace period is it reported as corrupt. Records before the damage are kept.
 
+use super::bounded::{Bounded, Counted, Fault, MAX_RATIO, RATIO_FREE_BYTES};
 use super::{Limits, RawRecord};
 use crate::event::reader::{self, BadInput, Place, RecordSink};
 use flate2::read::MultiGzDecoder;
-use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 /// The outcome of reading a delivery file.
 #[derive(Debug)]
@@ -70,11 +69,8 @@ pub fn read(path: &Path, limits: &Limits, last_try: bool) -> io::Result<Delivery
             "not a regular file or larger than max_file_bytes ({max_bytes} bytes); file skipped"
         )));
     }
-    let raw_read = Rc::new(Cell::new(0));
-    let counted = Counted {
-        inner: file.take(max_bytes + 1),
-        count: raw_read.clone(),
-    };
+    let counted = Counted::new(file.take(max_bytes + 1));
+    let raw_read = counted.count();
     let mut raw = BufReader::with_capacity(64 * 1024, counted);
     let gzipped = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let mut collect = Collect {
@@ -85,13 +81,13 @@ pub fn read(path: &Path, limits: &Limits, last_try: bool) -> io::Result<Delivery
     // a gigabyte.
     let (json, fault) = if gzipped {
         let mut inflated = Bounded::new(MultiGzDecoder::new(raw), max_bytes);
-        inflated.ratio_of = Some(raw_read);
+        inflated.ratio_of(raw_read);
         let json = parse(path, &mut inflated, limits, &mut collect);
-        (json, inflated.fault)
+        (json, inflated.fault())
     } else {
         let mut plain = Bounded::new(raw, max_bytes);
         let json = parse(path, &mut plain, limits, &mut collect);
-        (json, plain.fault)
+        (json, plain.fault())
     };
     match fault {
         Some(Fault::TooLarge) => {
@@ -155,90 +151,6 @@ fn parse<R: Read>(
         // A gzipped NDJSON file: every line is a record.
         reader::read_stream_with(path, input, limits.max_line_bytes, collect);
         Ok(0)
-    }
-}
-
-/// Why a stream stopped below the JSON parser, kept so that its error is not mistaken for a
-/// syntax error (the parser only sees "I/O error").
-#[derive(Debug)]
-enum Fault {
-    TooLarge,
-    Bomb,
-    Io(io::ErrorKind, String),
-}
-
-/// Past [`RATIO_FREE_BYTES`] inflated, a gzip stream may hold at most this many times the
-/// compressed bytes read so far. CloudTrail JSON inflates 10 to 30 times; a stream of spaces
-/// inflates a thousand times, and is refused after costing a few hundred megabytes of work
-/// instead of `max_file_bytes`.
-pub const MAX_RATIO: u64 = 128;
-pub const RATIO_FREE_BYTES: u64 = 64 << 20;
-
-/// A reader that fails once more than `limit` bytes came through (or, with `ratio_of`, more
-/// than [`MAX_RATIO`] times what that counter says was read below it), remembering why.
-struct Bounded<R> {
-    inner: R,
-    limit: u64,
-    count: u64,
-    ratio_of: Option<Rc<Cell<u64>>>,
-    fault: Option<Fault>,
-}
-
-impl<R: Read> Bounded<R> {
-    fn new(inner: R, limit: u64) -> Self {
-        Bounded {
-            inner,
-            limit,
-            count: 0,
-            ratio_of: None,
-            fault: None,
-        }
-    }
-
-    fn over(&self) -> Option<Fault> {
-        if self.count > self.limit {
-            return Some(Fault::TooLarge);
-        }
-        let raw = self.ratio_of.as_ref()?.get();
-        (self.count > RATIO_FREE_BYTES && self.count > raw.saturating_mul(MAX_RATIO))
-            .then_some(Fault::Bomb)
-    }
-}
-
-/// Counts the bytes read through it into a shared cell (the compressed side of a gzip stream).
-struct Counted<R> {
-    inner: R,
-    count: Rc<Cell<u64>>,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.set(self.count.get() + n as u64);
-        Ok(n)
-    }
-}
-
-impl<R: Read> Read for Bounded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.fault.is_some() {
-            return Err(io::Error::other("stream already failed"));
-        }
-        match self.inner.read(buf) {
-            Ok(n) => {
-                self.count += n as u64;
-                if let Some(fault) = self.over() {
-                    self.fault = Some(fault);
-                    return Err(io::Error::other("size limit reached"));
-                }
-                Ok(n)
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
-            Err(e) => {
-                self.fault = Some(Fault::Io(e.kind(), e.to_string()));
-                Err(e)
-            }
-        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! descriptors it holds under a fixed cap; [`walk`] lists a root's files under its symlink
 //! policy.
 
+mod bounded;
 pub mod checkpoint;
 pub mod delivery;
 pub mod fingerprint;
