@@ -55,6 +55,7 @@ fn record(unit: char, last: char) -> Vec<u8> {
     session.push(last);
     serde_json::to_vec(&serde_json::json!({
         "eventVersion": "1.08",
+        "eventTime": "2024-05-01T10:00:00Z",
         "eventSource": "sts.amazonaws.com",
         "eventName": "AssumeRole",
         "awsRegion": "us-east-1",
