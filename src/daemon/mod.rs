@@ -70,7 +70,8 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
             .map(|s| s.path.clone())
             .collect::<Vec<_>>(),
     );
-    std::fs::create_dir_all(&config.state_dir)
+    // Owner-only, whatever the umask: the store holds event content and the spools' alerts.
+    crate::durable::create_dir(&config.state_dir)
         .with_context(|| format!("cannot create state_dir {}", config.state_dir.display()))?;
     let _lock = crate::store::lock(&config.state_dir).map_err(|e| StartupError(e.to_string()))?;
     for source in &config.sources {

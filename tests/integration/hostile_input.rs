@@ -222,3 +222,100 @@ fn pending_windows_are_bounded_in_bytes() {
         env.log()
     );
 }
+
+#[test]
+fn state_files_are_owner_only_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    let mut command = crate::daemon::daemon_command(env.root());
+    // SAFETY: umask(2) only sets the child's file-creation mask between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    let _child = crate::daemon::start_and_wait(env.root(), command);
+    std::fs::write(env.inbox().join("s.ndjson"), lines(&[target(1, 0)])).unwrap();
+    assert!(
+        env.wait_for_alerts(1, Duration::from_secs(30)),
+        "{}",
+        env.log()
+    );
+    let state = env.root().join("state");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&state).unwrap().flatten() {
+        let mode = entry.metadata().unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} is {mode:o}", entry.path().display());
+        checked += 1;
+    }
+    assert!(checked >= 2, "the store and its lock at least");
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "state_dir is {mode:o}");
+}
+
+#[test]
+fn comparing_two_long_attacker_fields_gives_the_right_answer() {
+    // The security review's case: a Sigma fieldref|contains and a Panther multi-key IContains
+    // over 2,400 and 1,200 non-ASCII characters (38 s a record when it was cubic; its time
+    // is measured by `cargo bench --bench hostile`). Here: the answers, on a real replay.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("fieldref.yml"),
+        "title: agent holds the session name\nid: 6f1d2a7e-2f53-4c1e-9d55-0a1b2c3d4e5f\n\
+         logsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  selection:\n    \
+         userAgent|fieldref|contains: sessionName\n  condition: selection\nlevel: low\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("multikey.yml"),
+        "AnalysisType: rule\nRuleID: Test.MultiKey\nEnabled: true\nLogTypes: [AWS.CloudTrail]\n\
+         Severity: Low\nDetection:\n  - Condition: IContains\n    Values:\n      - Key: userAgent\n      \
+         - Key: sessionName\n",
+    )
+    .unwrap();
+    let record = |id: &str, agent: String, session: String| {
+        serde_json::json!({
+            "eventTime": "2024-05-01T10:00:00Z", "eventID": id,
+            "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole",
+            "userAgent": agent, "sessionName": session,
+        })
+    };
+    let long = |c: char, n: usize| std::iter::repeat_n(c, n).collect::<String>();
+    let miss = record("miss", long('Ä', 2400), long('Ä', 1199) + "Ö");
+    let hit = record("hit", long('Ä', 2400), long('ä', 1200));
+    std::fs::write(dir.path().join("in.ndjson"), lines(&[miss, hit])).unwrap();
+    let out = crate::support::trailwatch(
+        dir.path(),
+        &[
+            "replay",
+            "--rules",
+            "rules",
+            "--output",
+            "matches",
+            "in.ndjson",
+        ],
+    );
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let matches = crate::support::json_lines(&out);
+    // Only the second record matches, and both rules find it (case folded on both sides).
+    let found: Vec<(&str, &str)> = matches
+        .iter()
+        .map(|m| {
+            (
+                m["event_id"].as_str().unwrap(),
+                m["rule_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("hit", "6f1d2a7e-2f53-4c1e-9d55-0a1b2c3d4e5f"),
+            ("hit", "Test.MultiKey")
+        ]
+    );
+}
