@@ -34,7 +34,9 @@ fn http_sinks_go_through_the_proxy_named_in_the_environment() {
             }
             let mut body = vec![0; length];
             std::io::Read::read_exact(&mut reader, &mut body).unwrap();
-            log.lock().unwrap().push(request_line.trim_end().to_string());
+            log.lock()
+                .unwrap()
+                .push(request_line.trim_end().to_string());
             conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 .unwrap();
         }
