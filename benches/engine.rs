@@ -24,7 +24,8 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
 use trailwatch::engine::Engine;
-use trailwatch::rule::{load, RuleSet};
+use trailwatch::rule::RuleSet;
+use trailwatch::rule_loader;
 
 const EVENTS: usize = 20_000;
 const RULE_COUNTS: [usize; 3] = [1, 50, 200];
@@ -33,7 +34,7 @@ fn rule_set(n: usize) -> RuleSet {
     let rules = synth::rules(n)
         .into_iter()
         .map(|(name, yaml)| {
-            load::parse(Path::new(&name), &yaml)
+            rule_loader::parse(Path::new(&name), &yaml)
                 .unwrap_or_else(|e| panic!("synthetic rule does not compile: {e}"))
         })
         .collect();
@@ -42,7 +43,7 @@ fn rule_set(n: usize) -> RuleSet {
 
 /// The shipped pack, loaded from `rules.d/` like `trailwatch replay --rules rules.d` does.
 fn shipped_pack() -> RuleSet {
-    let loaded = load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("rules.d")]);
+    let loaded = rule_loader::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("rules.d")]);
     assert!(
         loaded.errors.is_empty(),
         "rules.d does not load: {:?}",

@@ -15,7 +15,8 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::path::Path;
 use trailwatch::engine::Engine;
-use trailwatch::rule::{load, RuleSet};
+use trailwatch::rule::RuleSet;
+use trailwatch::rule_loader;
 
 const SIGMA: &str = "title: Two fields, one inside the other
 id: 6f1d2a7e-2f53-4c1e-9d55-0a1b2c3d4e5f
@@ -42,7 +43,7 @@ Detection:
 ";
 
 fn rules(name: &str, yaml: &str) -> RuleSet {
-    let rule = load::parse(Path::new(name), yaml)
+    let rule = rule_loader::parse(Path::new(name), yaml)
         .unwrap_or_else(|e| panic!("{name} does not compile: {e}"));
     RuleSet::new(vec![rule])
 }

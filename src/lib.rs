@@ -19,6 +19,7 @@ pub mod escape;
 pub mod event;
 pub mod files;
 pub mod rule;
+pub mod rule_loader;
 pub mod severity;
 pub mod sigma;
 pub mod sink;

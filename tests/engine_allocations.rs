@@ -12,7 +12,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use trailwatch::engine::Engine;
-use trailwatch::rule::{load, RuleSet};
+use trailwatch::rule::RuleSet;
+use trailwatch::rule_loader;
 
 struct Counting;
 
@@ -74,7 +75,7 @@ fn record(i: usize, source: &str, name: &str) -> String {
 fn a_record_that_matches_nothing_allocates_nothing_once_warm() {
     let rules = RULES
         .iter()
-        .map(|(name, yaml)| load::parse(Path::new(name), yaml).expect("rule compiles"))
+        .map(|(name, yaml)| rule_loader::parse(Path::new(name), yaml).expect("rule compiles"))
         .collect();
     let rules = RuleSet::new(rules);
     let kinds = [

@@ -17,7 +17,7 @@ fn rules() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
     RULES.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules.d");
-        let loaded = trailwatch::rule::load(&[dir]);
+        let loaded = trailwatch::rule_loader::load(&[dir]);
         assert!(
             loaded.errors.is_empty(),
             "rules.d does not load: {:?}",

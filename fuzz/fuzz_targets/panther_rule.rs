@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     if trailwatch::sigma::is_sigma(text) {
         return;
     }
-    if let Err(e) = trailwatch::rule::load::parse(Path::new("fuzz.yml"), text) {
+    if let Err(e) = trailwatch::rule_loader::parse(Path::new("fuzz.yml"), text) {
         // Formatting the error walks its location and message.
         let _ = e.to_string();
     }

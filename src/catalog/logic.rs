@@ -113,7 +113,7 @@ fn render_into(expr: &Expr, depth: usize, lines: &mut Vec<String>) {
                 other => render_into(other, depth + 1, lines),
             }
         }
-        Expr::Sigma(m) => m.render(depth, lines),
+        Expr::External(d) => d.render(depth, lines),
     }
 }
 
@@ -177,25 +177,22 @@ fn collect(expr: &Expr, prefix: &str, out: &mut Vec<Indicator>) {
             value: format!("{{{prefix}{right}}}"),
         }),
         Expr::Elements { path, body, .. } => collect(body, &format!("{prefix}{path}[*]."), out),
-        Expr::Sigma(m) => {
-            out.extend(
-                m.indicators()
-                    .into_iter()
-                    .map(|(field, operator, value)| Indicator {
-                        field: format!("{prefix}{field}"),
-                        operator,
-                        value,
-                    }),
-            )
-        }
+        Expr::External(d) => out.extend(d.indicators().into_iter().map(
+            |(field, operator, value)| Indicator {
+                field: format!("{prefix}{field}"),
+                operator,
+                value,
+            },
+        )),
     }
 }
 
 /// The `eventSource` and `eventName` values a rule pins (its "action").
 pub fn actions(rule: &Rule) -> (Vec<String>, Vec<String>) {
     let get = |field: &str| match &rule.detection {
-        // Sigma equalities ignore case, so the index cannot use them; the catalog can.
-        Expr::Sigma(m) => m.actions(field),
+        // An external detection's equalities may ignore case (Sigma's do), so the index
+        // cannot use them; the catalog can.
+        Expr::External(d) => d.required_values(field),
         other => other
             .pinned(field)
             .map(|v| v.into_iter().map(str::to_string).collect())

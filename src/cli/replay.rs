@@ -13,7 +13,8 @@ use crate::dedup::Windows;
 use crate::engine::{Engine, Matched};
 use crate::event::reader::{self, BadInput, Place, RecordSink};
 use crate::event::time::format_rfc3339;
-use crate::rule::{self, RuleSet};
+use crate::rule::RuleSet;
+use crate::rule_loader;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -222,7 +223,7 @@ impl RecordSink for Replay<'_> {
 }
 
 pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<u8> {
-    let loaded = rule::load(&options.rules);
+    let loaded = rule_loader::load(&options.rules);
     for e in &loaded.errors {
         writeln!(err, "{e}")?;
     }
@@ -294,7 +295,7 @@ mod tests {
     fn evaluating_on_several_engines_keeps_input_order() {
         let rule = "AnalysisType: rule\nRuleID: Stop\nEnabled: true\nLogTypes: [AWS.CloudTrail]\n\
                     Severity: High\nDetection:\n  - Key: eventName\n    Condition: Equals\n    Value: StopLogging\n";
-        let rules = RuleSet::new(vec![rule::load::parse(Path::new("r.yml"), rule).unwrap()]);
+        let rules = RuleSet::new(vec![rule_loader::parse(Path::new("r.yml"), rule).unwrap()]);
         let mut bytes = Vec::new();
         let mut spans = Vec::new();
         for i in 0..1_000 {

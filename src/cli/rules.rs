@@ -3,7 +3,8 @@
 use super::exit;
 use crate::catalog::attack::{self, Mapping};
 use crate::catalog::logic::{self, Indicator};
-use crate::rule::{self, LoadedRule, Rule, Severity};
+use crate::rule::{Rule, Severity};
+use crate::rule_loader::{self, LoadedRule};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -66,7 +67,7 @@ impl ListFilters {
 }
 
 fn load(paths: &[PathBuf], err: &mut dyn Write) -> std::io::Result<(Vec<LoadedRule>, bool)> {
-    let loaded = rule::load(paths);
+    let loaded = rule_loader::load(paths);
     for e in &loaded.errors {
         writeln!(err, "{e}")?;
     }

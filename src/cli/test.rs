@@ -6,7 +6,8 @@
 //! rule file is invalid (its errors are printed first; the valid rules are still tested).
 
 use super::exit;
-use crate::rule::{self, selftest, Rule, Severity};
+use crate::rule::{selftest, Rule, Severity};
+use crate::rule_loader;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -79,7 +80,7 @@ pub struct Options {
 }
 
 pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<u8> {
-    let loaded = rule::load(&options.paths);
+    let loaded = rule_loader::load(&options.paths);
     for e in &loaded.errors {
         writeln!(err, "{e}")?;
     }

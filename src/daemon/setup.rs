@@ -19,7 +19,7 @@
 
 use crate::config::Config;
 use crate::error::Located;
-use crate::rule::{self, LoadedRule};
+use crate::rule_loader::{self, LoadedRule};
 use crate::sink::{self, SinkSpec};
 use std::collections::HashSet;
 use std::fmt;
@@ -64,7 +64,7 @@ impl std::error::Error for Fatal {}
 /// from there.
 pub fn load(config_path: Option<&Path>, running: &[LoadedRule]) -> Result<Setup, Fatal> {
     let config = Config::load(config_path).map_err(|e| Fatal(vec![e]))?;
-    let loaded = rule::load(std::slice::from_ref(&config.rules_dir));
+    let loaded = rule_loader::load(std::slice::from_ref(&config.rules_dir));
     let sinks = if config.sinks_dir.exists() {
         sink::load_dir(&config.sinks_dir)
     } else {

@@ -157,7 +157,7 @@ mod tests {
         let yaml = format!(
             "RuleID: T.Win\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nThreshold: {threshold}\nDedupPeriodMinutes: 60\nGroupBy: [{{Key: k}}]\nDetection: [{{Condition: AlwaysTrue}}]\n"
         );
-        crate::rule::load::parse(std::path::Path::new("t.yml"), &yaml).unwrap()
+        crate::rule_loader::parse(std::path::Path::new("t.yml"), &yaml).unwrap()
     }
 
     fn at(minute: i64) -> OffsetDateTime {

@@ -175,7 +175,7 @@ mod tests {
     #[test]
     fn unique_by_counts_distinct_values_but_every_match() {
         let yaml = "RuleID: T.Uniq\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nThreshold: 3\nGroupBy: [{Key: k}]\nUniqueBy: {Key: u}\nDetection: [{Condition: AlwaysTrue}]\n";
-        let r = crate::rule::load::parse(std::path::Path::new("t.yml"), yaml).unwrap();
+        let r = crate::rule_loader::parse(std::path::Path::new("t.yml"), yaml).unwrap();
         let mut windows = KeyWindows::default();
         let mut admit = |u: &str, minute: i64| {
             let event = json!({"k": "same", "u": u});

@@ -28,7 +28,7 @@ fn rule(threshold: u32, unique: bool) -> Rule {
          DedupPeriodMinutes: {PERIOD_MINUTES}\nGroupBy: [{{Key: k}}]\n{unique_by}\
          Detection: [{{Condition: AlwaysTrue}}]\n"
     );
-    crate::rule::load::parse(std::path::Path::new("p.yml"), &yaml).unwrap()
+    crate::rule_loader::parse(std::path::Path::new("p.yml"), &yaml).unwrap()
 }
 
 #[derive(Debug, Clone)]

@@ -79,7 +79,7 @@ mod tests {
 
     fn rule() -> Rule {
         let yaml = "RuleID: T.Replay\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nDedupPeriodMinutes: 60\nGroupBy: [{Key: k}]\nDetection: [{Condition: AlwaysTrue}]\n";
-        crate::rule::load::parse(std::path::Path::new("t.yml"), yaml).unwrap()
+        crate::rule_loader::parse(std::path::Path::new("t.yml"), yaml).unwrap()
     }
 
     #[test]

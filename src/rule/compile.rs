@@ -19,6 +19,10 @@ pub const CLOUDTRAIL: &str = "AWS.CloudTrail";
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
+    /// The top-level key of the rule's source file that holds [`Rule::id`] (`RuleID` for
+    /// Panther, `id` for Sigma), set by the front end, so that the loader can point an error
+    /// about the id (a duplicate) at the right line without knowing the format.
+    pub id_key: &'static str,
     pub display_name: Option<String>,
     pub enabled: bool,
     pub log_types: Vec<String>,
@@ -132,6 +136,7 @@ impl Rule {
             .collect();
         Ok(Rule {
             id: spec.rule_id,
+            id_key: "RuleID",
             display_name: spec.display_name,
             enabled: spec.enabled,
             log_types: spec.log_types,
@@ -178,7 +183,7 @@ impl Rule {
     }
 
     /// [`Rule::matches`] on a record read through a [`Document`].
-    pub fn matches_in<D: Document + ?Sized>(&self, event: &D) -> bool {
+    pub fn matches_in<D: Document>(&self, event: &D) -> bool {
         self.inline_filters
             .as_ref()
             .is_none_or(|f| f.matches_in(event))

@@ -5,12 +5,14 @@
 //! reported by the YAML parser with the position of the expression that holds it.
 
 use super::condition::{self, Arity, Condition};
+use super::external::Detection;
 use super::keypath::{Found, KeyPath};
 use crate::event::document::Document;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
 
 /// A compiled match expression.
 #[derive(Debug, Clone)]
@@ -39,8 +41,9 @@ pub enum Expr {
         quantifier: Quantifier,
         body: Box<Expr>,
     },
-    /// A Sigma rule's detection (see [`crate::sigma`]).
-    Sigma(std::sync::Arc<crate::sigma::Matcher>),
+    /// A detection compiled by a front end whose logic the core does not take apart (Sigma's
+    /// searches and condition); see [`Detection`].
+    External(Arc<dyn Detection>),
 }
 
 /// The list-comprehension conditions.
@@ -62,7 +65,7 @@ impl Expr {
     /// Evaluates the expression against a record read through a [`Document`] (the hot path
     /// reads records it has not decoded); the same answer as [`Expr::matches`] on the
     /// decoded record.
-    pub fn matches_in<D: Document + ?Sized>(&self, event: &D) -> bool {
+    pub fn matches_in<D: Document>(&self, event: &D) -> bool {
         match self {
             Expr::All(children) => children.iter().all(|c| c.matches_in(event)),
             Expr::Any(children) => children.iter().any(|c| c.matches_in(event)),
@@ -90,7 +93,7 @@ impl Expr {
                     _ => *quantifier == Quantifier::NoElement,
                 }
             }
-            Expr::Sigma(m) => m.matches_in(event),
+            Expr::External(d) => d.matches(event),
         }
     }
 
@@ -109,7 +112,7 @@ impl Expr {
                 visit(right);
             }
             Expr::Elements { path, .. } => visit(path),
-            Expr::Sigma(m) => m.for_each_path(visit),
+            Expr::External(d) => d.for_each_path(visit),
         }
     }
 
@@ -121,21 +124,17 @@ impl Expr {
                 condition.pinned_strings()
             }
             Expr::All(children) => children.iter().find_map(|c| c.pinned(field)),
-            Expr::Sigma(m) => m.pinned(field),
+            Expr::External(d) => d.pinned(field),
             _ => None,
         }
     }
 
     /// The ASCII-lower-cased strings this expression requires `field` to equal ignoring case,
-    /// for rules that do not pin it exactly (Sigma values are case-insensitive). `None` when it
-    /// does not, or when a value is not plain ASCII (the fold would not be exact).
+    /// for rules that do not pin it exactly (an external detection whose equalities ignore
+    /// case, see [`Detection::pinned_folded`]). `None` when it does not.
     pub fn pinned_folded(&self, field: &str) -> Option<Vec<String>> {
         match self {
-            Expr::Sigma(m) => {
-                let values = m.actions(field);
-                (!values.is_empty() && values.iter().all(|v| v.is_ascii()))
-                    .then(|| values.iter().map(|v| v.to_ascii_lowercase()).collect())
-            }
+            Expr::External(d) => d.pinned_folded(field),
             Expr::All(children) => children.iter().find_map(|c| c.pinned_folded(field)),
             _ => None,
         }

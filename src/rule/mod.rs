@@ -1,13 +1,18 @@
-//! Rules: Panther's rule YAML parsed ([`spec`]), compiled ([`compile`]), loaded from disk
-//! ([`load`]) and indexed for evaluation ([`ruleset`]).
+//! The rule core: compiled rules ([`compile`]), their match expressions ([`expr`]), the
+//! indexed set evaluated on the hot path ([`ruleset`], [`plan`]), and, still here, the Panther
+//! front end ([`spec`], and the deserializer in [`expr`]) that compiles Panther YAML into them.
+//!
+//! The core imports no front end: a format whose logic does not become [`expr::Expr`] nodes
+//! (Sigma) plugs in through [`external::Detection`], and `crate::rule_loader`, above both
+//! front ends, decides which one reads a file.
 
 pub mod compare;
 pub mod compile;
 pub mod condition;
 pub mod expr;
+pub mod external;
 pub mod ip;
 pub mod keypath;
-pub mod load;
 pub mod plan;
 pub mod ruleset;
 pub mod selftest;
@@ -15,6 +20,5 @@ pub mod spec;
 pub mod template;
 
 pub use compile::{Rule, CLOUDTRAIL};
-pub use load::{load, LoadedRule};
 pub use ruleset::RuleSet;
 pub use spec::Severity;

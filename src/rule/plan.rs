@@ -26,7 +26,7 @@ pub fn plan(detection: &Expr, pinned: &[&str]) -> Expr {
 
 /// Replaces the check [`Expr::pinned`] finds for `field` by `AlwaysTrue`. Returns `None` when
 /// `expr` pins nothing, `Some(replaced)` when the search stopped here (mirroring `pinned`,
-/// which stops at the first pinning child; a Sigma matcher's pin cannot be cut out of it).
+/// which stops at the first pinning child; an external detection's pin cannot be cut out of it).
 fn drop_pin(expr: &mut Expr, field: &str) -> Option<bool> {
     match expr {
         Expr::Check { path, condition }
@@ -36,7 +36,7 @@ fn drop_pin(expr: &mut Expr, field: &str) -> Option<bool> {
             Some(true)
         }
         Expr::All(children) => children.iter_mut().find_map(|c| drop_pin(c, field)),
-        Expr::Sigma(m) => m.pinned(field).map(|_| false),
+        Expr::External(d) => d.pinned(field).map(|_| false),
         _ => None,
     }
 }
@@ -64,7 +64,7 @@ fn cost(expr: &Expr) -> u32 {
         }
         Expr::Pair { left, right, .. } => path_cost(left.segments()) + path_cost(right.segments()),
         Expr::Elements { path, body, .. } => path_cost(path.segments()) + 4 * cost(body),
-        Expr::Sigma(_) => 8,
+        Expr::External(_) => 8,
         Expr::All(c) | Expr::Any(c) | Expr::OnlyOne(c) | Expr::None(c) => c.iter().map(cost).sum(),
     }
 }

@@ -210,7 +210,7 @@ impl RuleSet {
     /// Appends to `out`, in rule order, the indices of the rules `event` matches. The index
     /// reads `eventSource` and `eventName` the way rules do (exact key, else ignoring case),
     /// so it never leaves out a rule that would match.
-    pub fn matching<D: Document + ?Sized>(&self, event: &D, out: &mut Vec<usize>) {
+    pub fn matching<D: Document>(&self, event: &D, out: &mut Vec<usize>) {
         let source = event.text("eventSource");
         let name = event.text("eventName");
         let start = out.len();

@@ -5,14 +5,17 @@
 //! silently changing a rule. Defaults are Panther's: `Enabled` and `CreateAlert` true,
 //! `DedupPeriodMinutes` 60, `Threshold` 1.
 
+use super::compile::Rule;
 use super::expr::ExprList;
 use super::keypath::KeyPath;
 use super::template::Template;
+use crate::error::{locate_top_level_key, Located};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 
 pub use crate::severity::Severity;
 
@@ -24,6 +27,17 @@ fn sixty() -> u32 {
 }
 fn one() -> u32 {
     1
+}
+
+/// Parses and compiles the text of a Panther rule file; `path` is only used in errors, which
+/// carry the line and column of the offending key. This is the Panther front end's entry
+/// point; `crate::rule_loader` decides which front end reads a file.
+pub fn parse(path: &Path, source: &str) -> Result<Rule, Located> {
+    let spec: RuleSpec = serde_yaml::from_str(source).map_err(|e| Located::from_yaml(path, &e))?;
+    Rule::compile(spec).map_err(|e| {
+        let (line, col) = locate_top_level_key(source, e.key);
+        Located::new(path, line, col, e.message)
+    })
 }
 
 /// A rule file as written.

@@ -1,4 +1,4 @@
-//! [`Matcher`]: a Sigma rule's detection, compiled; what `Expr::Sigma` evaluates.
+//! [`Matcher`]: a Sigma rule's detection, compiled; the [`Detection`] behind `Expr::External`.
 //!
 //! Searches are trees of detection items (a map is AND, a list is OR); the condition is a
 //! [`Logic`] tree over search indices, the condition list an OR of them. The matcher also
@@ -10,6 +10,7 @@
 use super::condition::Logic;
 use super::item::{Item, Test};
 use crate::event::document::Document;
+use crate::rule::external::Detection;
 use crate::rule::keypath::KeyPath;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -86,15 +87,6 @@ impl Matcher {
         m
     }
 
-    pub fn matches(&self, event: &Value) -> bool {
-        self.eval(&self.logic, event)
-    }
-
-    /// [`Matcher::matches`] on a record read through a [`Document`].
-    pub fn matches_in<D: Document + ?Sized>(&self, event: &D) -> bool {
-        self.eval(&self.logic, event)
-    }
-
     fn eval<D: Document + ?Sized>(&self, logic: &Logic, event: &D) -> bool {
         match logic {
             Logic::Search(i) => self.searches[*i].1.matches(event),
@@ -102,28 +94,6 @@ impl Matcher {
             Logic::And(c) => c.iter().all(|l| self.eval(l, event)),
             Logic::Or(c) => c.iter().any(|l| self.eval(l, event)),
         }
-    }
-
-    /// Every key path the detection reads (the empty path for a keyword search).
-    pub fn for_each_path<'a>(&'a self, visit: &mut dyn FnMut(&'a KeyPath)) {
-        self.paths.iter().for_each(visit);
-    }
-
-    /// The strings top-level `field` must equal exactly, when every match requires one of them
-    /// (a `cased` equality, or a literal without letters, not negated). For the index.
-    pub fn pinned(&self, field: &str) -> Option<Vec<&str>> {
-        let i = INDEXED.iter().position(|f| *f == field)?;
-        self.pins[i]
-            .as_ref()
-            .map(|v| v.iter().map(String::as_str).collect())
-    }
-
-    /// The values `field` must equal, case-insensitive equalities included, for the catalog's
-    /// "action" of a rule (`rules list --event-name`). Empty when unconstrained.
-    pub fn actions(&self, field: &str) -> Vec<String> {
-        self.required(&self.logic, field, false)
-            .map(|s| s.into_iter().collect())
-            .unwrap_or_default()
     }
 
     /// The literal set `field` is required to equal under `logic`, or `None` when unconstrained.
@@ -135,9 +105,46 @@ impl Matcher {
             Logic::Or(c) => union(c.iter().map(|l| self.required(l, field, exact))),
         }
     }
+}
+
+/// What the rule core asks of a Sigma detection; it reaches the matcher only through this.
+impl Detection for Matcher {
+    fn matches(&self, event: &dyn Document) -> bool {
+        self.eval(&self.logic, event)
+    }
+
+    /// Every key path the detection reads (the empty path for a keyword search).
+    fn for_each_path<'a>(&'a self, visit: &mut dyn FnMut(&'a KeyPath)) {
+        self.paths.iter().for_each(visit);
+    }
+
+    /// The strings top-level `field` must equal exactly, when every match requires one of them
+    /// (a `cased` equality, or a literal without letters, not negated). For the index.
+    fn pinned(&self, field: &str) -> Option<Vec<&str>> {
+        let i = INDEXED.iter().position(|f| *f == field)?;
+        self.pins[i]
+            .as_ref()
+            .map(|v| v.iter().map(String::as_str).collect())
+    }
+
+    /// Sigma equalities ignore case unless `|cased`: the required values, folded, let the
+    /// folded index find the rule all the same.
+    fn pinned_folded(&self, field: &str) -> Option<Vec<String>> {
+        let values = self.required_values(field);
+        (!values.is_empty() && values.iter().all(|v| v.is_ascii()))
+            .then(|| values.iter().map(|v| v.to_ascii_lowercase()).collect())
+    }
+
+    /// The values `field` must equal, case-insensitive equalities included, for the catalog's
+    /// "action" of a rule (`rules list --event-name`). Empty when unconstrained.
+    fn required_values(&self, field: &str) -> Vec<String> {
+        self.required(&self.logic, field, false)
+            .map(|s| s.into_iter().collect())
+            .unwrap_or_default()
+    }
 
     /// The condition and searches as indented lines, for `trailwatch rules show`.
-    pub fn render(&self, depth: usize, lines: &mut Vec<String>) {
+    fn render(&self, depth: usize, lines: &mut Vec<String>) {
         let pad = "  ".repeat(depth);
         for c in &self.conditions {
             lines.push(format!("{pad}condition: {c}"));
@@ -149,7 +156,7 @@ impl Matcher {
     }
 
     /// `(field, operator, value)` for every value of every item, for the catalog.
-    pub fn indicators(&self) -> Vec<(String, String, String)> {
+    fn indicators(&self) -> Vec<(String, String, String)> {
         let mut items = Vec::new();
         self.searches.iter().for_each(|(_, n)| n.items(&mut items));
         let mut out = Vec::new();

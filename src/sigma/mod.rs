@@ -5,9 +5,12 @@
 //! [`item`]s built by the [`modifiers`] from [`sigmastr`] values and compiled to
 //! [`wildcard`] patterns; the [`condition`]), read from events through [`field`] paths. It is
 //! compiled ([`compile`]) into the same [`Rule`] a Panther rule becomes; its detection is one
-//! [`Matcher`] behind `Expr::Sigma`, so alerts, dedup, sinks, tests, the catalog and hot reload
-//! treat both formats alike. docs/RULES.md, "Sigma rules", states the semantics, including the
-//! ones the specification leaves to the implementation.
+//! [`Matcher`], which the rule core holds as `Expr::External` and reaches only through the
+//! [`crate::rule::external::Detection`] trait (the core imports nothing from here), so alerts,
+//! dedup, sinks, tests, the catalog and hot reload treat both formats alike. Which format a
+//! file is in is decided by `crate::rule_loader`, with [`is_sigma`]. docs/RULES.md, "Sigma
+//! rules", states the semantics, including the ones the specification leaves to the
+//! implementation.
 
 pub mod compile;
 pub mod condition;

@@ -3,6 +3,7 @@
 use super::*;
 use crate::event::projection::Projection;
 use crate::rule::expr::Expr;
+use crate::rule::external::Detection;
 use crate::rule::{RuleSet, Severity};
 use serde_json::json;
 
@@ -20,9 +21,9 @@ fn error(source: &str) -> String {
     parse(Path::new("r.yml"), source).unwrap_err().to_string()
 }
 
-fn matcher(rule: &Rule) -> &Matcher {
+fn matcher(rule: &Rule) -> &dyn Detection {
     match &rule.detection {
-        Expr::Sigma(m) => m,
+        Expr::External(d) => d.as_ref(),
         other => panic!("not a Sigma rule: {other:?}"),
     }
 }
@@ -192,8 +193,11 @@ fn catalog_actions_accept_case_insensitive_equalities() {
         "",
     ));
     let m = matcher(&r);
-    assert_eq!(m.actions("eventSource"), vec!["iam.amazonaws.com"]);
-    assert_eq!(m.actions("eventName"), vec!["CreateUser", "DeleteUser"]);
+    assert_eq!(m.required_values("eventSource"), vec!["iam.amazonaws.com"]);
+    assert_eq!(
+        m.required_values("eventName"),
+        vec!["CreateUser", "DeleteUser"]
+    );
 }
 
 #[test]

@@ -1,12 +1,17 @@
-//! Loading rule files from disk: every file, every error, in one pass.
+//! Loading rule files from disk, whatever their format: every file, every error, in one pass.
+//!
+//! This module sits above the front ends. It decides which one reads a file (Sigma's
+//! [`crate::sigma::parse`] for a Sigma document, Panther's [`crate::rule::spec::parse`] for
+//! anything else), so that the rule core (`crate::rule`) never has to know a format; every
+//! caller that turns text or directories into rules (CLI commands, daemon setup, benches,
+//! fuzz targets, tests) comes through here.
 //!
 //! A broken file is reported as `path:line:col: message` and skipped; the good files still
 //! load. That is what lets an operator fix every mistake in one round, and lets a reload keep
 //! running on a set that is whole.
 
-use super::compile::Rule;
-use super::spec::RuleSpec;
 use crate::error::{locate_top_level_key, Located};
+use crate::rule::Rule;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs;
@@ -73,13 +78,10 @@ pub fn load_file(path: &Path) -> Result<Rule, Located> {
 /// [`crate::sigma::is_sigma`]) is read as a Sigma rule, anything else as a Panther rule.
 pub fn parse(path: &Path, source: &str) -> Result<Rule, Located> {
     if crate::sigma::is_sigma(source) {
-        return crate::sigma::parse(path, source);
+        crate::sigma::parse(path, source)
+    } else {
+        crate::rule::spec::parse(path, source)
     }
-    let spec: RuleSpec = serde_yaml::from_str(source).map_err(|e| Located::from_yaml(path, &e))?;
-    Rule::compile(spec).map_err(|e| {
-        let (line, col) = locate_top_level_key(source, e.key);
-        Located::new(path, line, col, e.message)
-    })
 }
 
 /// Loads every rule under `paths`. RuleIDs must be unique: a later file (in path order) that
@@ -105,11 +107,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
             }
         };
         if let Some(first) = seen.get(&rule.id) {
-            let id_key = match rule.detection {
-                super::expr::Expr::Sigma(_) => "id",
-                _ => "RuleID",
-            };
-            let (line, col) = locate_top_level_key(&source, id_key);
+            let (line, col) = locate_top_level_key(&source, rule.id_key);
             errors.push(Located::new(
                 &path,
                 line,
@@ -137,5 +135,52 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
         rules,
         errors,
         hash,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::expr::Expr;
+
+    const PANTHER: &str =
+        "RuleID: Same.Id\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nDetection: [{Condition: AlwaysTrue}]\n";
+    const SIGMA: &str = "title: Demo\n# the id\nid: Same.Id\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n    sel: {eventName: X}\n    condition: sel\n";
+
+    #[test]
+    fn each_format_goes_to_its_own_front_end() {
+        let panther = parse(Path::new("p.yml"), PANTHER).expect("Panther rule");
+        assert!(!matches!(panther.detection, Expr::External(_)));
+        assert_eq!(panther.id_key, "RuleID");
+        let sigma = parse(Path::new("s.yml"), SIGMA).expect("Sigma rule");
+        assert!(matches!(sigma.detection, Expr::External(_)));
+        assert_eq!(sigma.id_key, "id");
+        assert_eq!(sigma.id, panther.id);
+    }
+
+    #[test]
+    fn a_duplicate_id_points_at_the_key_its_format_uses() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a_panther.yml"), PANTHER).unwrap();
+        fs::write(dir.path().join("b_sigma.yml"), SIGMA).unwrap();
+        fs::write(
+            dir.path().join("c_panther.yml"),
+            format!("# again\n{PANTHER}"),
+        )
+        .unwrap();
+        let loaded = load(&[dir.path().to_path_buf()]);
+        assert_eq!(loaded.rules.len(), 1);
+        assert!(loaded.rules[0].path.ends_with("a_panther.yml"));
+        let errors: Vec<String> = loaded.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        // Sigma's `id:` is on line 3, the repeated Panther `RuleID:` on line 2.
+        assert!(
+            errors[0].contains("b_sigma.yml:3:1: duplicate RuleID `Same.Id`"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].contains("c_panther.yml:2:1: duplicate RuleID"),
+            "{errors:?}"
+        );
     }
 }
