@@ -147,10 +147,23 @@ pub enum StateCommand {
 
 #[derive(Subcommand)]
 pub enum SinkCommand {
-    /// Send a sample alert through the sink configured in sinks.d/NAME.yaml
+    /// Send a test alert ([TEST] title, RuleID trailwatch.sink_test, a fresh alert_id) through
+    /// each sink named (sinks.d/NAME.yaml), or every sink with --all. Exit 0 when every one
+    /// was sent, 1 when a sink failed it, 2 when a sink is unknown or its file is broken.
     Test {
-        #[arg(value_name = "NAME")]
-        name: String,
+        /// Sinks to test; each is loaded and tested on its own
+        #[arg(
+            value_name = "NAME",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        names: Vec<String>,
+        /// Test every sink in sinks_dir
+        #[arg(long)]
+        all: bool,
+        /// Severity of the test alert (Info, Low, Medium, High, Critical); default Info
+        #[arg(long, value_parser = parse_severity)]
+        severity: Option<Severity>,
         /// Configuration file (trailwatch.yaml) naming sinks_dir; default sinks.d
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,

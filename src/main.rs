@@ -29,8 +29,9 @@ fn main() -> ExitCode {
     if let Command::Run { config, log_format } = cli.command {
         return run_daemon(config, log_format);
     }
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    // Not locked for the whole run: `sink test stdout` writes the test alert to stdout from
+    // a blocking-pool thread, which would wait forever on a lock this thread holds.
+    let mut out = BufWriter::new(io::stdout());
     let mut err = io::stderr();
     let result = match cli.command {
         Command::Test {
@@ -66,8 +67,23 @@ fn main() -> ExitCode {
         }
         Command::Manpages { dir } => manpages::write_all(&dir).map(|()| exit::OK),
         Command::Sink {
-            command: SinkCommand::Test { name, config },
-        } => sink::test(&name, config.as_deref(), &mut out, &mut err),
+            command:
+                SinkCommand::Test {
+                    names,
+                    all,
+                    severity,
+                    config,
+                },
+        } => sink::test(
+            &sink::Options {
+                names,
+                all,
+                severity,
+            },
+            config.as_deref(),
+            &mut out,
+            &mut err,
+        ),
         Command::Check { config } => check::run(config.as_deref(), &mut out, &mut err),
         Command::State { command, config } => match command {
             StateCommand::Check => state::check(config.as_deref(), &mut out, &mut err),

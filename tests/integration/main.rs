@@ -15,6 +15,7 @@ mod load_policy;
 mod replay;
 mod rules_cmd;
 mod sigma;
+mod sink_test_cmd;
 mod sinks;
 mod state;
 mod status_cmd;
