@@ -73,6 +73,9 @@ pub enum Command {
         config: Option<PathBuf>,
     },
     /// Evaluate log files once and write JSON lines to stdout
+    ///
+    /// Exits 2 when an input path does not exist or a rule file is invalid, 1 when a record
+    /// or file was skipped as malformed (or over --max-line-bytes), 0 otherwise.
     Replay {
         /// Rule directory or file; repeat for several
         #[arg(long = "rules", value_name = "DIR", default_value = "rules.d")]
@@ -84,6 +87,10 @@ pub enum Command {
         /// .json, .json.gz or NDJSON files, or directories of them (recursively)
         #[arg(required = true, value_name = "PATH")]
         inputs: Vec<PathBuf>,
+        /// NDJSON lines longer than this many bytes are reported and skipped; the same
+        /// default as the daemon's max_line_bytes (8 MiB)
+        #[arg(long, value_name = "BYTES", default_value_t = trailwatch::event::reader::MAX_LINE_BYTES)]
+        max_line_bytes: usize,
     },
     /// Ask the running daemon how it is doing: rules, sources, sinks, recent alerts
     ///

@@ -93,11 +93,13 @@ fn main() -> ExitCode {
             rules,
             output,
             inputs,
+            max_line_bytes,
         } => replay::run(
             &replay::Options {
                 rules,
                 output,
                 inputs,
+                max_line_bytes,
             },
             &mut out,
             &mut err,
