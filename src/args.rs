@@ -181,13 +181,13 @@ pub enum SinkCommand {
 pub enum RulesCommand {
     /// List rules, optionally filtered
     List {
-        /// ATT&CK technique (T1098 also matches its sub-techniques)
+        /// ATT&CK technique: an ID or a name (T1098 also matches its sub-techniques)
         #[arg(long)]
         technique: Option<String>,
-        /// ATT&CK tactic (TA0003)
+        /// ATT&CK tactic: an ID or a name (TA0005, defense-evasion, "Defense Evasion")
         #[arg(long)]
         tactic: Option<String>,
-        /// CloudTrail eventName the rule filters on
+        /// CloudTrail eventName the rule can match (anywhere in its detection but under None)
         #[arg(long)]
         event_name: Option<String>,
         /// Severity (Info, Low, Medium, High, Critical)
@@ -202,8 +202,13 @@ pub enum RulesCommand {
         #[arg(value_name = "RULE_ID")]
         rule_id: String,
     },
-    /// ATT&CK tactic x technique coverage of the loaded rules
-    Coverage,
+    /// ATT&CK tactic x technique coverage of the loaded rules (disabled rules are listed
+    /// apart and not counted)
+    Coverage {
+        /// Count disabled rules too (each marked "(disabled)")
+        #[arg(long)]
+        include_disabled: bool,
+    },
 }
 
 pub fn parse_severity(s: &str) -> Result<Severity, String> {

@@ -11,7 +11,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use trailwatch::cli::{check, exit, logging, replay, rules, sink, state, status, test};
+use trailwatch::cli::{check, coverage, exit, logging, replay, rules, sink, state, status, test};
 use trailwatch::config::{Config, LogFormat};
 
 fn main() -> ExitCode {
@@ -131,7 +131,9 @@ fn main() -> ExitCode {
             RulesCommand::Show { rule_id } => {
                 rules::show(&paths, &rule_id, format, &mut out, &mut err)
             }
-            RulesCommand::Coverage => rules::coverage(&paths, format, &mut out, &mut err),
+            RulesCommand::Coverage { include_disabled } => {
+                coverage::run(&paths, include_disabled, format, &mut out, &mut err)
+            }
         },
     };
     let code = match result.and_then(|code| out.flush().map(|()| code)) {

@@ -2,6 +2,7 @@
 //! tests), 2 usage or configuration error.
 
 pub mod check;
+pub mod coverage;
 pub mod logging;
 pub mod replay;
 pub mod rules;

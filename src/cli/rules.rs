@@ -1,11 +1,12 @@
-//! `trailwatch rules list|show|coverage`: the catalog of a loaded rule pack.
+//! `trailwatch rules list|show`: the catalog of a loaded rule pack (`rules coverage` is in
+//! [`super::coverage`]).
 
 use super::exit;
 use crate::catalog::attack::{self, Mapping};
 use crate::catalog::logic::{self, Indicator};
 use crate::rule::{self, LoadedRule, Rule, Severity};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -42,6 +43,21 @@ pub fn mappings(rule: &Rule) -> Vec<Mapping> {
 }
 
 impl ListFilters {
+    /// The same filters with tactic and technique names (`defense-evasion`, `Defense Evasion`)
+    /// turned into the IDs rules carry (`TA0005`).
+    fn resolved(&self) -> Result<ListFilters, String> {
+        let resolve = |text: &Option<String>, tactics_only| {
+            text.as_deref()
+                .map(|t| attack::resolve(t, tactics_only))
+                .transpose()
+        };
+        Ok(ListFilters {
+            tactic: resolve(&self.tactic, true)?,
+            technique: resolve(&self.technique, false)?,
+            ..self.clone()
+        })
+    }
+
     fn keeps(&self, rule: &Rule) -> bool {
         let maps = mappings(rule);
         let technique_ok = self.technique.as_ref().is_none_or(|t| {
@@ -52,10 +68,12 @@ impl ListFilters {
             .tactic
             .as_ref()
             .is_none_or(|t| maps.iter().any(|m| &m.tactic == t));
-        let event_ok = self
-            .event_name
-            .as_ref()
-            .is_none_or(|e| logic::actions(rule).1.iter().any(|n| n == e));
+        let event_ok = self.event_name.as_ref().is_none_or(|e| {
+            logic::actions(rule)
+                .1
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(e))
+        });
         let severity_ok = self.severity.is_none_or(|s| s == rule.severity);
         let tag_ok = self
             .tag
@@ -65,7 +83,10 @@ impl ListFilters {
     }
 }
 
-fn load(paths: &[PathBuf], err: &mut dyn Write) -> std::io::Result<(Vec<LoadedRule>, bool)> {
+pub(super) fn load(
+    paths: &[PathBuf],
+    err: &mut dyn Write,
+) -> std::io::Result<(Vec<LoadedRule>, bool)> {
     let loaded = rule::load(paths);
     for e in &loaded.errors {
         writeln!(err, "{e}")?;
@@ -73,7 +94,7 @@ fn load(paths: &[PathBuf], err: &mut dyn Write) -> std::io::Result<(Vec<LoadedRu
     Ok((loaded.rules, loaded.errors.is_empty()))
 }
 
-fn code(clean: bool) -> u8 {
+pub(super) fn code(clean: bool) -> u8 {
     if clean {
         exit::OK
     } else {
@@ -106,6 +127,13 @@ pub fn list(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<u8> {
+    let filters = match filters.resolved() {
+        Ok(f) => f,
+        Err(message) => {
+            writeln!(err, "{message}")?;
+            return Ok(exit::CONFIG);
+        }
+    };
     let (rules, clean) = load(paths, err)?;
     let kept: Vec<&LoadedRule> = rules.iter().filter(|r| filters.keeps(&r.rule)).collect();
     match format {
@@ -195,35 +223,44 @@ struct Page<'a> {
 impl<'a> Page<'a> {
     fn new(entry: &'a LoadedRule, all: &'a [LoadedRule]) -> Page<'a> {
         let rule = &entry.rule;
+        // Counted per rule (a rule testing a value twice counts once), with `in` (one
+        // indicator per listed value) and `ieq` (Sigma's equality ignores case) taken as the
+        // `eq` they are for a value: `eventName in X`, `ieq X` and `eq X` are one indicator,
+        // as they are one action below.
+        let counted = |i: &Indicator| Indicator {
+            operator: match i.operator.as_str() {
+                "in" | "ieq" => "eq".to_string(),
+                "not_in" | "not_ieq" | "ne" | "ine" => "not_eq".to_string(),
+                other => other.to_string(),
+            },
+            ..i.clone()
+        };
         let mut counts: BTreeMap<Indicator, usize> = BTreeMap::new();
         for other in all.iter().filter(|o| o.rule.id != rule.id) {
-            for i in logic::indicators(&other.rule) {
+            let distinct: std::collections::BTreeSet<Indicator> =
+                logic::indicators(&other.rule).iter().map(counted).collect();
+            for i in distinct {
                 *counts.entry(i).or_default() += 1;
             }
         }
         let indicators = logic::indicators(rule)
             .into_iter()
             .map(|i| {
-                let n = counts.get(&i).copied().unwrap_or(0);
+                let n = counts.get(&counted(&i)).copied().unwrap_or(0);
                 (i, n)
             })
             .collect();
-        let (sources, names) = logic::actions(rule);
-        let overlaps = |a: &[String], b: &[String]| {
-            a.is_empty() || b.is_empty() || a.iter().any(|x| b.contains(x))
-        };
-        let same_action = if names.is_empty() {
-            Vec::new()
-        } else {
-            all.iter()
-                .filter(|o| o.rule.id != rule.id)
-                .filter(|o| {
-                    let (s, n) = logic::actions(&o.rule);
-                    !n.is_empty() && n.iter().any(|x| names.contains(x)) && overlaps(&sources, &s)
-                })
-                .map(|o| o.rule.id.as_str())
-                .collect()
-        };
+        // Other rules that can match one of this rule's event names, found the same way the
+        // indicators are (any depth, negations excluded), so the list and the indicators
+        // table's `eventName eq X | N` never disagree. Event sources are not compared: an
+        // event name already names one action, and a second filter only hid rules.
+        let (_, names) = logic::actions(rule);
+        let same_action = all
+            .iter()
+            .filter(|o| o.rule.id != rule.id)
+            .filter(|o| logic::actions(&o.rule).1.iter().any(|x| names.contains(x)))
+            .map(|o| o.rule.id.as_str())
+            .collect();
         let mut outputs: Vec<(String, String)> = crate::alert::standard_context_fields()
             .map(|f| (f.to_string(), String::new()))
             .collect();
@@ -353,88 +390,4 @@ impl<'a> Page<'a> {
         }
         Ok(())
     }
-}
-
-/// `rules coverage`: ATT&CK tactic × technique table of the loaded pack.
-pub fn coverage(
-    paths: &[PathBuf],
-    format: Format,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> std::io::Result<u8> {
-    let (rules, clean) = load(paths, err)?;
-    // tactic -> technique -> rule ids
-    let mut table: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-    let mut unmapped = Vec::new();
-    for r in &rules {
-        let maps = mappings(&r.rule);
-        if maps.is_empty() {
-            unmapped.push(r.rule.id.clone());
-        }
-        for m in maps {
-            table
-                .entry(m.tactic.clone())
-                .or_default()
-                .entry(m.technique.clone())
-                .or_default()
-                .insert(r.rule.id.clone());
-        }
-    }
-    match format {
-        Format::Json => {
-            let tactics: Vec<Value> = table
-                .iter()
-                .map(|(t, techs)| {
-                    json!({"tactic": t, "name": attack::name(t), "techniques": techs.iter().map(|(id, rules)| json!({"technique": id, "name": attack::name(id), "rules": rules})).collect::<Vec<_>>()})
-                })
-                .collect();
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(
-                    &json!({"rules": rules.len(), "tactics": tactics, "unmapped": unmapped})
-                )?
-            )?;
-        }
-        Format::Markdown => {
-            writeln!(
-                out,
-                "| Tactic | Technique | Rules | RuleIDs |\n|---|---|---|---|"
-            )?;
-            for (t, techs) in &table {
-                for (id, ids) in techs {
-                    let list: Vec<&str> = ids.iter().map(String::as_str).collect();
-                    writeln!(
-                        out,
-                        "| {} | {} | {} | {} |",
-                        attack::label(t),
-                        attack::label(id),
-                        ids.len(),
-                        list.join(", ")
-                    )?;
-                }
-            }
-            writeln!(
-                out,
-                "\n{} rules; {} without an ATT&CK mapping.",
-                rules.len(),
-                unmapped.len()
-            )?;
-        }
-        Format::Text => {
-            for (t, techs) in &table {
-                writeln!(out, "{}", attack::label(t))?;
-                for (id, ids) in techs {
-                    writeln!(out, "  {:<60} {:>3} rule(s)", attack::label(id), ids.len())?;
-                }
-            }
-            writeln!(
-                out,
-                "{} rules; {} without an ATT&CK mapping",
-                rules.len(),
-                unmapped.len()
-            )?;
-        }
-    }
-    Ok(code(clean))
 }
