@@ -12,6 +12,7 @@ mod hostile_output;
 mod ip_python;
 mod late_backlog;
 mod load_policy;
+mod metrics_move;
 mod replay;
 mod rules_cmd;
 mod sigma;
