@@ -231,6 +231,26 @@ mod tests {
     }
 
     #[test]
+    fn max_line_bytes_defaults_to_replays_limit_and_zero_is_a_located_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trailwatch.yaml");
+        std::fs::write(&path, "rules_dir: r\n").unwrap();
+        let default = Config::load(Some(&path)).unwrap().max_line_bytes;
+        assert_eq!(default, crate::event::reader::MAX_LINE_BYTES);
+        assert_eq!(
+            crate::source::Limits::default().max_line_bytes,
+            default,
+            "the daemon's and replay's defaults are one"
+        );
+        std::fs::write(&path, "rules_dir: r\nmax_line_bytes: 4096\n").unwrap();
+        assert_eq!(Config::load(Some(&path)).unwrap().max_line_bytes, 4096);
+        std::fs::write(&path, "rules_dir: r\nmax_line_bytes: 0\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err();
+        assert_eq!((err.line, err.column), (2, 1), "{err}");
+        assert!(err.message.contains("at least 1"), "{err}");
+    }
+
+    #[test]
     fn relative_paths_follow_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trailwatch.yaml");
