@@ -11,7 +11,9 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use trailwatch::cli::{check, coverage, exit, logging, replay, rules, sink, state, status, test};
+use trailwatch::cli::{
+    check, coverage, exit, logging, replay, rule_page, rules, sink, state, status, test,
+};
 use trailwatch::config::{Config, LogFormat};
 
 fn main() -> ExitCode {
@@ -129,7 +131,7 @@ fn main() -> ExitCode {
                 &mut err,
             ),
             RulesCommand::Show { rule_id } => {
-                rules::show(&paths, &rule_id, format, &mut out, &mut err)
+                rule_page::show(&paths, &rule_id, format, &mut out, &mut err)
             }
             RulesCommand::Coverage { include_disabled } => {
                 coverage::run(&paths, include_disabled, format, &mut out, &mut err)

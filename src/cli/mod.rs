@@ -5,6 +5,7 @@ pub mod check;
 pub mod coverage;
 pub mod logging;
 pub mod replay;
+pub mod rule_page;
 pub mod rules;
 pub mod sink;
 pub mod state;
