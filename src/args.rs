@@ -73,6 +73,9 @@ pub enum Command {
         config: Option<PathBuf>,
     },
     /// Evaluate log files once and write JSON lines to stdout
+    ///
+    /// Exits 2 when an input path does not exist or a rule file is invalid, 1 when a record
+    /// or file was skipped as malformed (or over --max-line-bytes), 0 otherwise.
     Replay {
         /// Rule directory or file; repeat for several
         #[arg(long = "rules", value_name = "DIR", default_value = "rules.d")]
@@ -84,6 +87,10 @@ pub enum Command {
         /// .json, .json.gz or NDJSON files, or directories of them (recursively)
         #[arg(required = true, value_name = "PATH")]
         inputs: Vec<PathBuf>,
+        /// NDJSON lines longer than this many bytes are reported and skipped; the same
+        /// default as the daemon's max_line_bytes (8 MiB)
+        #[arg(long, value_name = "BYTES", default_value_t = trailwatch::event::reader::MAX_LINE_BYTES)]
+        max_line_bytes: usize,
     },
     /// Ask the running daemon how it is doing: rules, sources, sinks, recent alerts
     ///
@@ -147,10 +154,23 @@ pub enum StateCommand {
 
 #[derive(Subcommand)]
 pub enum SinkCommand {
-    /// Send a sample alert through the sink configured in sinks.d/NAME.yaml
+    /// Send a test alert ([TEST] title, RuleID trailwatch.sink_test, a fresh alert_id) through
+    /// each sink named (sinks.d/NAME.yaml), or every sink with --all. Exit 0 when every one
+    /// was sent, 1 when a sink failed it, 2 when a sink is unknown or its file is broken.
     Test {
-        #[arg(value_name = "NAME")]
-        name: String,
+        /// Sinks to test; each is loaded and tested on its own
+        #[arg(
+            value_name = "NAME",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        names: Vec<String>,
+        /// Test every sink in sinks_dir
+        #[arg(long)]
+        all: bool,
+        /// Severity of the test alert (Info, Low, Medium, High, Critical); default Info
+        #[arg(long, value_parser = parse_severity)]
+        severity: Option<Severity>,
         /// Configuration file (trailwatch.yaml) naming sinks_dir; default sinks.d
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
@@ -161,13 +181,13 @@ pub enum SinkCommand {
 pub enum RulesCommand {
     /// List rules, optionally filtered
     List {
-        /// ATT&CK technique (T1098 also matches its sub-techniques)
+        /// ATT&CK technique: an ID or a name (T1098 also matches its sub-techniques)
         #[arg(long)]
         technique: Option<String>,
-        /// ATT&CK tactic (TA0003)
+        /// ATT&CK tactic: an ID or a name (TA0005, defense-evasion, "Defense Evasion")
         #[arg(long)]
         tactic: Option<String>,
-        /// CloudTrail eventName the rule filters on
+        /// CloudTrail eventName the rule can match (anywhere in its detection but under None)
         #[arg(long)]
         event_name: Option<String>,
         /// Severity (Info, Low, Medium, High, Critical)
@@ -182,8 +202,13 @@ pub enum RulesCommand {
         #[arg(value_name = "RULE_ID")]
         rule_id: String,
     },
-    /// ATT&CK tactic x technique coverage of the loaded rules
-    Coverage,
+    /// ATT&CK tactic x technique coverage of the loaded rules (disabled rules are listed
+    /// apart and not counted)
+    Coverage {
+        /// Count disabled rules too (each marked "(disabled)")
+        #[arg(long)]
+        include_disabled: bool,
+    },
 }
 
 pub fn parse_severity(s: &str) -> Result<Severity, String> {

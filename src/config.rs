@@ -25,6 +25,10 @@ pub struct Config {
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// A longer NDJSON line is reported and skipped (counted as a failed record) rather than
+    /// held in memory whole. The same default as `replay --max-line-bytes`.
+    #[serde(default = "default_max_line_bytes")]
+    pub max_line_bytes: usize,
 }
 
 /// How the daemon writes its log (to stderr; journald under systemd).
@@ -136,6 +140,9 @@ fn default_max_keys() -> u64 {
 fn default_max_pending_bytes() -> u64 {
     2 << 30
 }
+fn default_max_line_bytes() -> usize {
+    crate::event::reader::MAX_LINE_BYTES
+}
 fn default_listen() -> String {
     "127.0.0.1:9187".into()
 }
@@ -150,6 +157,7 @@ impl Default for Config {
             dedup: DedupConfig::default(),
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
+            max_line_bytes: default_max_line_bytes(),
         }
     }
 }
@@ -177,6 +185,15 @@ impl Config {
         resolve(&mut config.sinks_dir);
         resolve(&mut config.state_dir);
         config.sources.iter_mut().for_each(|s| resolve(&mut s.path));
+        if config.max_line_bytes == 0 {
+            let (line, column) = crate::sink::load::locate_key(&text, "max_line_bytes");
+            return Err(Located::new(
+                path,
+                line,
+                column,
+                "max_line_bytes must be at least 1 (the default is 8388608, 8 MiB)",
+            ));
+        }
         Ok(config)
     }
 }
@@ -211,6 +228,26 @@ mod tests {
             err.message.contains("text") && err.message.contains("json"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn max_line_bytes_defaults_to_replays_limit_and_zero_is_a_located_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trailwatch.yaml");
+        std::fs::write(&path, "rules_dir: r\n").unwrap();
+        let default = Config::load(Some(&path)).unwrap().max_line_bytes;
+        assert_eq!(default, crate::event::reader::MAX_LINE_BYTES);
+        assert_eq!(
+            crate::source::Limits::default().max_line_bytes,
+            default,
+            "the daemon's and replay's defaults are one"
+        );
+        std::fs::write(&path, "rules_dir: r\nmax_line_bytes: 4096\n").unwrap();
+        assert_eq!(Config::load(Some(&path)).unwrap().max_line_bytes, 4096);
+        std::fs::write(&path, "rules_dir: r\nmax_line_bytes: 0\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err();
+        assert_eq!((err.line, err.column), (2, 1), "{err}");
+        assert!(err.message.contains("at least 1"), "{err}");
     }
 
     #[test]

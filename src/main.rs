@@ -11,7 +11,9 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use trailwatch::cli::{check, exit, logging, replay, rules, sink, state, status, test};
+use trailwatch::cli::{
+    check, coverage, exit, logging, replay, rule_page, rules, sink, state, status, test,
+};
 use trailwatch::config::{Config, LogFormat};
 
 fn main() -> ExitCode {
@@ -29,8 +31,9 @@ fn main() -> ExitCode {
     if let Command::Run { config, log_format } = cli.command {
         return run_daemon(config, log_format);
     }
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    // Not locked for the whole run: `sink test stdout` writes the test alert to stdout from
+    // a blocking-pool thread, which would wait forever on a lock this thread holds.
+    let mut out = BufWriter::new(io::stdout());
     let mut err = io::stderr();
     let result = match cli.command {
         Command::Test {
@@ -66,8 +69,23 @@ fn main() -> ExitCode {
         }
         Command::Manpages { dir } => manpages::write_all(&dir).map(|()| exit::OK),
         Command::Sink {
-            command: SinkCommand::Test { name, config },
-        } => sink::test(&name, config.as_deref(), &mut out, &mut err),
+            command:
+                SinkCommand::Test {
+                    names,
+                    all,
+                    severity,
+                    config,
+                },
+        } => sink::test(
+            &sink::Options {
+                names,
+                all,
+                severity,
+            },
+            config.as_deref(),
+            &mut out,
+            &mut err,
+        ),
         Command::Check { config } => check::run(config.as_deref(), &mut out, &mut err),
         Command::State { command, config } => match command {
             StateCommand::Check => state::check(config.as_deref(), &mut out, &mut err),
@@ -77,11 +95,13 @@ fn main() -> ExitCode {
             rules,
             output,
             inputs,
+            max_line_bytes,
         } => replay::run(
             &replay::Options {
                 rules,
                 output,
                 inputs,
+                max_line_bytes,
             },
             &mut out,
             &mut err,
@@ -111,9 +131,11 @@ fn main() -> ExitCode {
                 &mut err,
             ),
             RulesCommand::Show { rule_id } => {
-                rules::show(&paths, &rule_id, format, &mut out, &mut err)
+                rule_page::show(&paths, &rule_id, format, &mut out, &mut err)
             }
-            RulesCommand::Coverage => rules::coverage(&paths, format, &mut out, &mut err),
+            RulesCommand::Coverage { include_disabled } => {
+                coverage::run(&paths, include_disabled, format, &mut out, &mut err)
+            }
         },
     };
     let code = match result.and_then(|code| out.flush().map(|()| code)) {

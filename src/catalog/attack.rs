@@ -25,6 +25,63 @@ pub fn name(id: &str) -> Option<&'static str> {
     table().get(id).copied()
 }
 
+/// Names a tactic went by before (ATT&CK renames tactics; people and older docs keep the old
+/// name): TA0005 is "Stealth" in the table and "Defense Evasion" to most readers.
+const FORMER_NAMES: &[(&str, &str)] = &[("TA0005", "Defense Evasion")];
+
+/// `defense-evasion`, `Defense Evasion` and `defense_evasion` all become `defense evasion`.
+fn folded(name: &str) -> String {
+    name.to_lowercase()
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The ID a user means by `text`: an ID as written (any case: `ta0005`, `T1098.001`), or a
+/// tactic or technique name in any case, with spaces, hyphens or underscores
+/// (`defense-evasion`, `Defense Evasion`, `account manipulation`). `tactics_only` limits the
+/// names searched to tactics. The error lists the tactics' names and IDs.
+pub fn resolve(text: &str, tactics_only: bool) -> Result<String, String> {
+    let text = text.trim();
+    let upper = text.to_ascii_uppercase();
+    let is_id = |prefix: &str| {
+        upper.strip_prefix(prefix).is_some_and(|rest| {
+            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+        })
+    };
+    if is_id("TA") || (!tactics_only && is_id("T")) {
+        return Ok(upper);
+    }
+    let wanted = folded(text);
+    let is_tactic = |id: &str| id.starts_with("TA");
+    let found = table()
+        .iter()
+        .map(|(id, name)| (*id, *name))
+        .chain(FORMER_NAMES.iter().copied())
+        .filter(|(id, _)| !tactics_only || is_tactic(id))
+        .find(|(_, name)| folded(name) == wanted);
+    match found {
+        Some((id, _)) => Ok(id.to_string()),
+        None => {
+            let tactics: Vec<String> = table()
+                .iter()
+                .filter(|(id, _)| is_tactic(id))
+                .map(|(id, name)| format!("{id} {name}"))
+                .collect();
+            Err(format!(
+                "unknown ATT&CK {} `{text}`; give an ID (TA0005, T1098) or a name; tactics: {}",
+                if tactics_only {
+                    "tactic"
+                } else {
+                    "tactic or technique"
+                },
+                tactics.join(", ")
+            ))
+        }
+    }
+}
+
 /// One `TAxxxx:Txxxx[.yyy]` mapping.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Mapping {
@@ -79,5 +136,26 @@ mod tests {
         assert_eq!(label("T1098"), "T1098 Account Manipulation");
         assert!(Mapping::parse("nonsense").is_none());
         assert!(Mapping::parse("TA00x:T1").is_none());
+    }
+
+    #[test]
+    fn tactics_resolve_from_ids_names_and_slugs() {
+        for text in [
+            "TA0005",
+            "ta0005",
+            "defense-evasion",
+            "Defense Evasion",
+            "stealth",
+        ] {
+            assert_eq!(resolve(text, true).as_deref(), Ok("TA0005"), "{text}");
+        }
+        assert_eq!(
+            resolve("account-manipulation", false).as_deref(),
+            Ok("T1098")
+        );
+        assert_eq!(resolve("t1562.007", false).as_deref(), Ok("T1562.007"));
+        let err = resolve("defence evasion", true).unwrap_err();
+        assert!(err.contains("TA0005 Stealth"), "{err}");
+        assert!(resolve("account-manipulation", true).is_err());
     }
 }

@@ -129,7 +129,7 @@ pub struct Indicator {
 /// per value, so that rules testing the same value are found whatever lists they sit in.
 pub fn indicators(rule: &Rule) -> Vec<Indicator> {
     let mut out = Vec::new();
-    let mut visit = |e: &Expr| collect(e, "", &mut out);
+    let mut visit = |e: &Expr| collect(e, "", false, &mut out);
     if let Some(f) = &rule.inline_filters {
         visit(f);
     }
@@ -139,15 +139,19 @@ pub fn indicators(rule: &Rule) -> Vec<Indicator> {
     out
 }
 
-fn collect(expr: &Expr, prefix: &str, out: &mut Vec<Indicator>) {
+/// `negated` is true under a `None` group: its tests are shown as `not_eq`, `not_in`, ... (as
+/// Sigma's negated items are), so that `eventName eq X` only ever means "can match X".
+fn collect(expr: &Expr, prefix: &str, negated: bool, out: &mut Vec<Indicator>) {
+    let shown = |op: String| if negated { format!("not_{op}") } else { op };
     match expr {
-        Expr::All(c) | Expr::Any(c) | Expr::OnlyOne(c) | Expr::None(c) => {
-            c.iter().for_each(|e| collect(e, prefix, out))
+        Expr::All(c) | Expr::Any(c) | Expr::OnlyOne(c) => {
+            c.iter().for_each(|e| collect(e, prefix, negated, out))
         }
+        Expr::None(c) => c.iter().for_each(|e| collect(e, prefix, !negated, out)),
         Expr::Always(_) => {}
         Expr::Check { path, condition } => {
             let field = format!("{prefix}{path}");
-            let op = operator(condition.name());
+            let op = shown(operator(condition.name()));
             if condition.operands().is_empty() {
                 out.push(Indicator {
                     field,
@@ -173,32 +177,67 @@ fn collect(expr: &Expr, prefix: &str, out: &mut Vec<Indicator>) {
             condition,
         } => out.push(Indicator {
             field: format!("{prefix}{left}"),
-            operator: operator(condition.name()),
+            operator: shown(operator(condition.name())),
             value: format!("{{{prefix}{right}}}"),
         }),
-        Expr::Elements { path, body, .. } => collect(body, &format!("{prefix}{path}[*]."), out),
+        Expr::Elements { path, body, .. } => {
+            collect(body, &format!("{prefix}{path}[*]."), negated, out)
+        }
         Expr::External(d) => out.extend(d.indicators().into_iter().map(
             |(field, operator, value)| Indicator {
                 field: format!("{prefix}{field}"),
-                operator,
+                operator: shown(operator),
                 value,
             },
         )),
     }
 }
 
-/// The `eventSource` and `eventName` values a rule pins (its "action").
+/// The `eventSource` and `eventName` values a rule can match (its "actions"), sorted.
+///
+/// Unlike the candidate index, which needs values every match must have, the catalog wants
+/// every value that can lead to a match: equalities under `Any`, `All` and `OnlyOne` all
+/// count, at any depth, so a rule watching `StopLogging` or `DeleteTrail` through an `Any:`
+/// is listed under both. Values under `None` (negated) or inside a list comprehension (not
+/// the record's own field) do not.
 pub fn actions(rule: &Rule) -> (Vec<String>, Vec<String>) {
-    let get = |field: &str| match &rule.detection {
-        // An external detection's equalities may ignore case (Sigma's do), so the index
-        // cannot use them; the catalog can.
-        Expr::External(d) => d.required_values(field),
-        other => other
-            .pinned(field)
-            .map(|v| v.into_iter().map(str::to_string).collect())
-            .unwrap_or_default(),
+    let get = |field: &str| {
+        let mut values = Vec::new();
+        if let Some(filters) = &rule.inline_filters {
+            positive_values(filters, field, &mut values);
+        }
+        positive_values(&rule.detection, field, &mut values);
+        values.sort();
+        values.dedup();
+        values
     };
     (get("eventSource"), get("eventName"))
+}
+
+fn positive_values(expr: &Expr, field: &str, out: &mut Vec<String>) {
+    match expr {
+        Expr::Check { path, condition } if path.is_top_level(field) => {
+            if let Some(values) = condition.pinned_strings() {
+                out.extend(values.into_iter().map(str::to_string));
+            } else if condition.name() == "IEquals" {
+                // Not exact enough for the index, but the same action to a reader.
+                out.extend(
+                    condition
+                        .operands()
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .map(str::to_string),
+                );
+            }
+        }
+        Expr::All(c) | Expr::Any(c) | Expr::OnlyOne(c) => {
+            c.iter().for_each(|e| positive_values(e, field, out))
+        }
+        // An external detection's equalities may ignore case (Sigma's do), so the index
+        // cannot use them; the catalog can.
+        Expr::External(d) => out.extend(d.required_values(field)),
+        _ => {}
+    }
 }
 
 #[cfg(test)]

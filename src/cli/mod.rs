@@ -2,8 +2,10 @@
 //! tests), 2 usage or configuration error.
 
 pub mod check;
+pub mod coverage;
 pub mod logging;
 pub mod replay;
+pub mod rule_page;
 pub mod rules;
 pub mod sink;
 pub mod state;

@@ -5,7 +5,15 @@
 //! when the input is exhausted (`--output alerts`, the default). Windows are measured on event
 //! time, so a replay gives the alerts the daemon would have raised living through the same
 //! events. Malformed records are reported on stderr with file and line/record, counted, and
-//! skipped. Exit 0, or 2 when a rule file was invalid (the valid rules still ran).
+//! skipped; so is an NDJSON line longer than `--max-line-bytes` (the daemon's `max_line_bytes`,
+//! with the same default).
+//!
+//! Exit codes, for scripts: 2 when an input path does not exist (or cannot be read) or a rule
+//! file is invalid (what could be read still ran); else 1 when any record or file was skipped
+//! as malformed; else 0. Malformed input is 1 by default rather than only under a `--strict`
+//! flag because a replay that silently evaluated part of its input gives a misleading answer
+//! ("no alerts") to a script that only looks at the exit code; the output is written in full
+//! either way.
 
 use super::exit;
 use crate::alert::{MatchRecord, Shaped};
@@ -33,6 +41,8 @@ pub struct Options {
     pub rules: Vec<PathBuf>,
     pub output: Output,
     pub inputs: Vec<PathBuf>,
+    /// NDJSON lines longer than this are reported and skipped.
+    pub max_line_bytes: usize,
 }
 
 /// Counters reported at the end of a replay.
@@ -228,6 +238,9 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> std::
         writeln!(err, "{e}")?;
     }
     let rules = RuleSet::new(loaded.rules.into_iter().map(|l| l.rule).collect());
+    // An input path that is not there at all is a usage mistake (a typo, a wrong working
+    // directory), not malformed input: it gets the usage exit code.
+    let missing_input = options.inputs.iter().any(|p| std::fs::metadata(p).is_err());
     let mut bad_paths = Vec::new();
     let files = reader::log_files(&options.inputs, &mut |b| bad_paths.push(b));
     let stats = {
@@ -249,7 +262,7 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> std::
             replay.report(bad);
         }
         for file in &files {
-            reader::read_file(file, &mut replay);
+            reader::read_file_with(file, options.max_line_bytes, &mut replay);
             if let Some(e) = replay.io_error.take() {
                 return Err(e);
             }
@@ -278,10 +291,12 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> std::
         stats.matches,
         stats.alerts
     )?;
-    Ok(if loaded.errors.is_empty() {
-        exit::OK
-    } else {
+    Ok(if !loaded.errors.is_empty() || missing_input {
         exit::CONFIG
+    } else if stats.bad > 0 {
+        exit::FINDINGS
+    } else {
+        exit::OK
     })
 }
 

@@ -1,12 +1,12 @@
-//! `trailwatch rules list|show|coverage`: the catalog of a loaded rule pack.
+//! `trailwatch rules list`: the catalog of a loaded rule pack, filtered (`rules show` is in
+//! [`super::rule_page`], `rules coverage` in [`super::coverage`]).
 
 use super::exit;
 use crate::catalog::attack::{self, Mapping};
-use crate::catalog::logic::{self, Indicator};
+use crate::catalog::logic;
 use crate::rule::{Rule, Severity};
 use crate::rule_loader::{self, LoadedRule};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -43,6 +43,21 @@ pub fn mappings(rule: &Rule) -> Vec<Mapping> {
 }
 
 impl ListFilters {
+    /// The same filters with tactic and technique names (`defense-evasion`, `Defense Evasion`)
+    /// turned into the IDs rules carry (`TA0005`).
+    fn resolved(&self) -> Result<ListFilters, String> {
+        let resolve = |text: &Option<String>, tactics_only| {
+            text.as_deref()
+                .map(|t| attack::resolve(t, tactics_only))
+                .transpose()
+        };
+        Ok(ListFilters {
+            tactic: resolve(&self.tactic, true)?,
+            technique: resolve(&self.technique, false)?,
+            ..self.clone()
+        })
+    }
+
     fn keeps(&self, rule: &Rule) -> bool {
         let maps = mappings(rule);
         let technique_ok = self.technique.as_ref().is_none_or(|t| {
@@ -53,10 +68,12 @@ impl ListFilters {
             .tactic
             .as_ref()
             .is_none_or(|t| maps.iter().any(|m| &m.tactic == t));
-        let event_ok = self
-            .event_name
-            .as_ref()
-            .is_none_or(|e| logic::actions(rule).1.iter().any(|n| n == e));
+        let event_ok = self.event_name.as_ref().is_none_or(|e| {
+            logic::actions(rule)
+                .1
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(e))
+        });
         let severity_ok = self.severity.is_none_or(|s| s == rule.severity);
         let tag_ok = self
             .tag
@@ -66,7 +83,10 @@ impl ListFilters {
     }
 }
 
-fn load(paths: &[PathBuf], err: &mut dyn Write) -> std::io::Result<(Vec<LoadedRule>, bool)> {
+pub(super) fn load(
+    paths: &[PathBuf],
+    err: &mut dyn Write,
+) -> std::io::Result<(Vec<LoadedRule>, bool)> {
     let loaded = rule_loader::load(paths);
     for e in &loaded.errors {
         writeln!(err, "{e}")?;
@@ -74,7 +94,7 @@ fn load(paths: &[PathBuf], err: &mut dyn Write) -> std::io::Result<(Vec<LoadedRu
     Ok((loaded.rules, loaded.errors.is_empty()))
 }
 
-fn code(clean: bool) -> u8 {
+pub(super) fn code(clean: bool) -> u8 {
     if clean {
         exit::OK
     } else {
@@ -82,7 +102,7 @@ fn code(clean: bool) -> u8 {
     }
 }
 
-fn summary_json(entry: &LoadedRule) -> Value {
+pub(super) fn summary_json(entry: &LoadedRule) -> Value {
     let rule = &entry.rule;
     let (sources, names) = logic::actions(rule);
     json!({
@@ -107,6 +127,13 @@ pub fn list(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<u8> {
+    let filters = match filters.resolved() {
+        Ok(f) => f,
+        Err(message) => {
+            writeln!(err, "{message}")?;
+            return Ok(exit::CONFIG);
+        }
+    };
     let (rules, clean) = load(paths, err)?;
     let kept: Vec<&LoadedRule> = rules.iter().filter(|r| filters.keeps(&r.rule)).collect();
     match format {
@@ -151,290 +178,6 @@ pub fn list(
                 )?;
             }
             writeln!(out, "{} rule(s)", kept.len())?;
-        }
-    }
-    Ok(code(clean))
-}
-
-/// `rules show RULE_ID`.
-pub fn show(
-    paths: &[PathBuf],
-    rule_id: &str,
-    format: Format,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> std::io::Result<u8> {
-    let (rules, clean) = load(paths, err)?;
-    let Some(entry) = rules.iter().find(|r| r.rule.id == rule_id) else {
-        writeln!(
-            err,
-            "no rule `{rule_id}` in {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )?;
-        return Ok(exit::CONFIG);
-    };
-    let page = Page::new(entry, &rules);
-    match format {
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&page.json())?)?,
-        Format::Markdown | Format::Text => page.write_text(out, format == Format::Markdown)?,
-    }
-    Ok(code(clean))
-}
-
-/// Everything `rules show` says about one rule.
-struct Page<'a> {
-    entry: &'a LoadedRule,
-    indicators: Vec<(Indicator, usize)>,
-    same_action: Vec<&'a str>,
-    outputs: Vec<(String, String)>,
-}
-
-impl<'a> Page<'a> {
-    fn new(entry: &'a LoadedRule, all: &'a [LoadedRule]) -> Page<'a> {
-        let rule = &entry.rule;
-        let mut counts: BTreeMap<Indicator, usize> = BTreeMap::new();
-        for other in all.iter().filter(|o| o.rule.id != rule.id) {
-            for i in logic::indicators(&other.rule) {
-                *counts.entry(i).or_default() += 1;
-            }
-        }
-        let indicators = logic::indicators(rule)
-            .into_iter()
-            .map(|i| {
-                let n = counts.get(&i).copied().unwrap_or(0);
-                (i, n)
-            })
-            .collect();
-        let (sources, names) = logic::actions(rule);
-        let overlaps = |a: &[String], b: &[String]| {
-            a.is_empty() || b.is_empty() || a.iter().any(|x| b.contains(x))
-        };
-        let same_action = if names.is_empty() {
-            Vec::new()
-        } else {
-            all.iter()
-                .filter(|o| o.rule.id != rule.id)
-                .filter(|o| {
-                    let (s, n) = logic::actions(&o.rule);
-                    !n.is_empty() && n.iter().any(|x| names.contains(x)) && overlaps(&sources, &s)
-                })
-                .map(|o| o.rule.id.as_str())
-                .collect()
-        };
-        let mut outputs: Vec<(String, String)> = crate::alert::standard_context_fields()
-            .map(|f| (f.to_string(), String::new()))
-            .collect();
-        for (name, key) in &rule.context {
-            outputs.push((name.clone(), key.describe()));
-        }
-        for (name, path) in &rule.summary_attributes {
-            let source = path.to_string();
-            if !outputs.iter().any(|(n, _)| n == name) {
-                outputs.push((
-                    name.clone(),
-                    if &source == name {
-                        String::new()
-                    } else {
-                        source
-                    },
-                ));
-            }
-        }
-        Page {
-            entry,
-            indicators,
-            same_action,
-            outputs,
-        }
-    }
-
-    fn json(&self) -> Value {
-        let rule = &self.entry.rule;
-        let maps: Vec<Value> = mappings(rule)
-            .iter()
-            .map(|m| {
-                json!({"tactic": m.tactic, "tactic_name": attack::name(&m.tactic),
-                       "technique": m.technique, "technique_name": attack::name(&m.technique)})
-            })
-            .collect();
-        json!({
-            "rule": summary_json(self.entry),
-            "description": rule.description,
-            "runbook": rule.runbook,
-            "reference": rule.reference,
-            "dedup_period_minutes": rule.dedup_period_minutes,
-            "threshold": rule.threshold,
-            "create_alert": rule.create_alert,
-            "attack": maps,
-            "logic": logic::render(rule),
-            "indicators": self.indicators.iter().map(|(i, n)| json!({"field": i.field, "operator": i.operator, "value": i.value, "other_rules": n})).collect::<Vec<_>>(),
-            "output_fields": self.outputs.iter().map(|(f, s)| json!({"field": f, "source": s})).collect::<Vec<_>>(),
-            "same_action": self.same_action,
-        })
-    }
-
-    fn write_text(&self, out: &mut dyn Write, markdown: bool) -> std::io::Result<()> {
-        let rule = &self.entry.rule;
-        let h = |title: &str| {
-            if markdown {
-                format!("\n## {title}\n")
-            } else {
-                format!("\n{title}")
-            }
-        };
-        if markdown {
-            writeln!(out, "# {}\n", rule.name())?;
-        } else {
-            writeln!(out, "{}", rule.name())?;
-        }
-        writeln!(out, "RuleID: {}", rule.id)?;
-        writeln!(
-            out,
-            "Severity: {}   Dedup: {} min   Threshold: {}   Enabled: {}   CreateAlert: {}",
-            rule.severity,
-            rule.dedup_period_minutes,
-            rule.threshold,
-            rule.enabled,
-            rule.create_alert
-        )?;
-        writeln!(out, "Log types: {}", rule.log_types.join(", "))?;
-        if !rule.tags.is_empty() {
-            writeln!(out, "Tags: {}", rule.tags.join(", "))?;
-        }
-        writeln!(out, "File: {}", self.entry.path.display())?;
-        if let Some(d) = &rule.description {
-            writeln!(out, "{}\n{}", h("Description"), d.trim())?;
-        }
-        let maps = mappings(rule);
-        if !maps.is_empty() {
-            writeln!(out, "{}", h("MITRE ATT&CK coverage"))?;
-            writeln!(out, "| Tactic | Technique |\n|---|---|")?;
-            for m in maps {
-                writeln!(
-                    out,
-                    "| {} | {} |",
-                    attack::label(&m.tactic),
-                    attack::label(&m.technique)
-                )?;
-            }
-        }
-        writeln!(out, "{}", h("Detection logic"))?;
-        for line in logic::render(rule) {
-            writeln!(out, "{}{line}", if markdown { "    " } else { "  " })?;
-        }
-        writeln!(out, "{}", h("Indicators"))?;
-        writeln!(
-            out,
-            "| Field | Operator | Value | Other rules |\n|---|---|---|---|"
-        )?;
-        for (i, n) in &self.indicators {
-            writeln!(out, "| {} | {} | {} | {n} |", i.field, i.operator, i.value)?;
-        }
-        writeln!(out, "{}", h("Output fields"))?;
-        writeln!(out, "| Field | Source |\n|---|---|")?;
-        for (f, s) in &self.outputs {
-            writeln!(out, "| {f} | {s} |")?;
-        }
-        writeln!(out, "{}", h("Rules detecting the same action"))?;
-        if self.same_action.is_empty() {
-            writeln!(out, "(none loaded)")?;
-        }
-        for id in &self.same_action {
-            writeln!(out, "- {id}")?;
-        }
-        if let Some(r) = &rule.runbook {
-            writeln!(out, "{}\n{}", h("Runbook"), r.trim())?;
-        }
-        if let Some(r) = &rule.reference {
-            writeln!(out, "{}\n{r}", h("Reference"))?;
-        }
-        Ok(())
-    }
-}
-
-/// `rules coverage`: ATT&CK tactic × technique table of the loaded pack.
-pub fn coverage(
-    paths: &[PathBuf],
-    format: Format,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> std::io::Result<u8> {
-    let (rules, clean) = load(paths, err)?;
-    // tactic -> technique -> rule ids
-    let mut table: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-    let mut unmapped = Vec::new();
-    for r in &rules {
-        let maps = mappings(&r.rule);
-        if maps.is_empty() {
-            unmapped.push(r.rule.id.clone());
-        }
-        for m in maps {
-            table
-                .entry(m.tactic.clone())
-                .or_default()
-                .entry(m.technique.clone())
-                .or_default()
-                .insert(r.rule.id.clone());
-        }
-    }
-    match format {
-        Format::Json => {
-            let tactics: Vec<Value> = table
-                .iter()
-                .map(|(t, techs)| {
-                    json!({"tactic": t, "name": attack::name(t), "techniques": techs.iter().map(|(id, rules)| json!({"technique": id, "name": attack::name(id), "rules": rules})).collect::<Vec<_>>()})
-                })
-                .collect();
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(
-                    &json!({"rules": rules.len(), "tactics": tactics, "unmapped": unmapped})
-                )?
-            )?;
-        }
-        Format::Markdown => {
-            writeln!(
-                out,
-                "| Tactic | Technique | Rules | RuleIDs |\n|---|---|---|---|"
-            )?;
-            for (t, techs) in &table {
-                for (id, ids) in techs {
-                    let list: Vec<&str> = ids.iter().map(String::as_str).collect();
-                    writeln!(
-                        out,
-                        "| {} | {} | {} | {} |",
-                        attack::label(t),
-                        attack::label(id),
-                        ids.len(),
-                        list.join(", ")
-                    )?;
-                }
-            }
-            writeln!(
-                out,
-                "\n{} rules; {} without an ATT&CK mapping.",
-                rules.len(),
-                unmapped.len()
-            )?;
-        }
-        Format::Text => {
-            for (t, techs) in &table {
-                writeln!(out, "{}", attack::label(t))?;
-                for (id, ids) in techs {
-                    writeln!(out, "  {:<60} {:>3} rule(s)", attack::label(id), ids.len())?;
-                }
-            }
-            writeln!(
-                out,
-                "{} rules; {} without an ATT&CK mapping",
-                rules.len(),
-                unmapped.len()
-            )?;
         }
     }
     Ok(code(clean))

@@ -2,8 +2,9 @@
 //!
 //! Prints a block per rule and a line per test (PASS, or FAIL with every expectation that
 //! differed), then ends with `N passed, M failed` (counting tests). Exit 0 when nothing
-//! failed, 1 when a test failed or a rule lacks the tests `--minimum-tests` asks for, 2 when a
-//! rule file is invalid (its errors are printed first; the valid rules are still tested).
+//! failed, 1 when a test failed, a rule lacks the tests `--minimum-tests` asks for, or the
+//! `--filter`s kept no rule at all (a typo in a filter must not pass as "nothing failed"), 2
+//! when a rule file is invalid (its errors are printed first; the valid rules are still tested).
 
 use super::exit;
 use crate::rule::{selftest, Rule, Severity};
@@ -56,6 +57,18 @@ impl std::str::FromStr for Filter {
     }
 }
 
+impl std::fmt::Display for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = match self.key {
+            FilterKey::RuleId => "RuleID",
+            FilterKey::Tags => "Tags",
+            FilterKey::Severity => "Severity",
+            FilterKey::LogTypes => "LogTypes",
+        };
+        write!(f, "{key}={}", self.values.join(","))
+    }
+}
+
 impl Filter {
     fn keeps(&self, rule: &Rule) -> bool {
         let has = |candidates: &[String]| candidates.iter().any(|c| self.values.contains(c));
@@ -85,11 +98,13 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> std::
         writeln!(err, "{e}")?;
     }
     let (mut passed, mut failed, mut under_tested) = (0usize, 0usize, 0usize);
+    let mut kept = 0usize;
     for entry in &loaded.rules {
         let rule = &entry.rule;
         if !options.filters.iter().all(|f| f.keeps(rule)) {
             continue;
         }
+        kept += 1;
         writeln!(out, "{} ({})", rule.id, entry.path.display())?;
         for test in &rule.tests {
             let outcome = selftest::run(rule, test);
@@ -124,9 +139,23 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> std::
         )?;
     }
     writeln!(out, "{passed} passed, {failed} failed")?;
+    let filtered_out_everything = kept == 0 && !options.filters.is_empty();
+    if filtered_out_everything {
+        writeln!(
+            err,
+            "warning: no rule matches --filter {} ({} rule(s) loaded)",
+            options
+                .filters
+                .iter()
+                .map(Filter::to_string)
+                .collect::<Vec<_>>()
+                .join(" --filter "),
+            loaded.rules.len()
+        )?;
+    }
     Ok(if !loaded.errors.is_empty() {
         exit::CONFIG
-    } else if failed > 0 || under_tested > 0 {
+    } else if failed > 0 || under_tested > 0 || filtered_out_everything {
         exit::FINDINGS
     } else {
         exit::OK

@@ -373,7 +373,7 @@ pub fn render_sinks(stats: &[crate::sink::SinkStats]) -> String {
         (
             "trailwatch_sink_spool_failures_total",
             "counter",
-            "Spool writes that failed (a full disk, say); the alert was not accepted and is retried.",
+            "Spool operations that failed (a full disk, say): appends (the alert was not accepted), queue reads and delivery records; each is retried.",
             |s| s.spool_failures,
         ),
     ];

@@ -133,7 +133,10 @@ pub async fn run(config_path: Option<PathBuf>) -> anyhow::Result<()> {
 
     let settings = Settings {
         sources: config.sources.clone(),
-        limits: Limits::default(),
+        limits: Limits {
+            max_line_bytes: config.max_line_bytes,
+            ..Limits::default()
+        },
         rescan_interval: Duration::from_secs(2),
         incomplete_grace: Duration::from_secs(10),
         max_open_files: 256,

@@ -102,6 +102,11 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, bad: &mut dyn FnMut(BadInput)) {
 
 /// Reads one file, gunzipping when it starts with the gzip magic bytes.
 pub fn read_file(path: &Path, sink: &mut dyn RecordSink) {
+    read_file_with(path, MAX_LINE_BYTES, sink)
+}
+
+/// [`read_file`] with another NDJSON line limit (`replay --max-line-bytes`).
+pub fn read_file_with(path: &Path, max_line: usize, sink: &mut dyn RecordSink) {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
@@ -116,15 +121,16 @@ pub fn read_file(path: &Path, sink: &mut dyn RecordSink) {
     let gzipped = matches!(raw.fill_buf(), Ok(b) if b.starts_with(&[0x1f, 0x8b]));
     if gzipped {
         let inner = BufReader::with_capacity(256 * 1024, MultiGzDecoder::new(raw));
-        read_stream(path, inner, sink);
+        read_stream_with(path, inner, max_line, sink);
     } else {
-        read_stream(path, raw, sink);
+        read_stream_with(path, raw, max_line, sink);
     }
 }
 
-/// NDJSON lines longer than this are reported and skipped by [`read_stream`] (the daemon's
-/// tailer has its own setting, `max_line_bytes`, with the same default): a file of a billion
-/// spaces and no newline must not become one billion-byte line in memory.
+/// The default limit on one NDJSON line, for `replay` (`--max-line-bytes`) and the daemon
+/// (`max_line_bytes` in trailwatch.yaml) alike: a longer line is reported and skipped, so a
+/// file of a billion spaces and no newline never becomes one billion-byte line in memory.
+/// One default for both, so a replay of the daemon's inputs sees what the daemon saw.
 pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Reads records from any buffered stream.
@@ -209,7 +215,7 @@ fn read_ndjson<R: BufRead>(path: &Path, mut input: R, max_line: usize, sink: &mu
         if too_long {
             sink.bad(bad(
                 number,
-                format!("line longer than {max_line} bytes; skipped"),
+                format!("line longer than max_line_bytes ({max_line} bytes); skipped"),
             ));
         } else {
             let trimmed = line.trim_ascii();

@@ -60,7 +60,7 @@ impl WithSink for SendOnce {
 }
 
 /// Sends `alert` once to the sink `spec` describes and reports the outcome, bypassing the
-/// queue and the delivered-id record (for `trailwatch sink test NAME`).
+/// queue and the delivered-id record (for `trailwatch sink test`).
 pub async fn send_once(spec: &SinkSpec, alert: Alert) -> Result<(), SinkError> {
     build(spec, SendOnce(Arc::new(alert)))?.await
 }

@@ -16,31 +16,11 @@ use std::path::{Path, PathBuf};
 /// sink's `path`, a `*_file` secret) are taken relative to the directory holding `dir`, the
 /// same base as the daemon's own defaults.
 pub fn load_dir(dir: &Path) -> Result<Vec<SinkSpec>, Vec<Located>> {
-    let files = sink_files(dir).map_err(|e| vec![e])?;
-    let base = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
     let mut specs = Vec::new();
     let mut errors = Vec::new();
-    let mut names: HashMap<String, PathBuf> = HashMap::new();
-    for path in files {
-        let name = stem(&path);
-        if let Err(e) = check_name(&path, &name) {
-            errors.push(e);
-            continue;
-        }
-        if let Some(first) = names.get(&name) {
-            let msg = format!(
-                "a sink named `{name}` is already defined in {}",
-                first.display()
-            );
-            errors.push(Located::new(&path, 1, 1, msg));
-            continue;
-        }
-        names.insert(name.clone(), path.clone());
-        match load_file(&path, &base) {
-            Ok(config) => specs.push(SinkSpec { name, path, config }),
+    for loaded in load_each(dir).map_err(|e| vec![e])? {
+        match loaded.spec {
+            Ok(spec) => specs.push(spec),
             Err(e) => errors.push(e),
         }
     }
@@ -49,6 +29,51 @@ pub fn load_dir(dir: &Path) -> Result<Vec<SinkSpec>, Vec<Located>> {
     } else {
         Err(errors)
     }
+}
+
+/// One sink file of `sinks.d/` and what became of it.
+pub struct LoadedSink {
+    /// The sink's name (the file name without its extension).
+    pub name: String,
+    pub spec: Result<SinkSpec, Located>,
+}
+
+/// Every sink file of `dir`, each loaded on its own: unlike [`load_dir`], a broken file does
+/// not hide the good ones, which is what `trailwatch sink test` needs (one broken sink must
+/// not stop the others from being tested). Fails only when `dir` cannot be read.
+pub fn load_each(dir: &Path) -> Result<Vec<LoadedSink>, Located> {
+    let files = sink_files(dir)?;
+    let base = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut loaded = Vec::new();
+    let mut names: HashMap<String, PathBuf> = HashMap::new();
+    for path in files {
+        let name = stem(&path);
+        let spec = match (check_name(&path, &name), names.get(&name)) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Some(first)) => Err(Located::new(
+                &path,
+                1,
+                1,
+                format!(
+                    "a sink named `{name}` is already defined in {}",
+                    first.display()
+                ),
+            )),
+            (Ok(()), None) => {
+                names.insert(name.clone(), path.clone());
+                load_file(&path, &base).map(|config| SinkSpec {
+                    name: name.clone(),
+                    path,
+                    config,
+                })
+            }
+        };
+        loaded.push(LoadedSink { name, spec });
+    }
+    Ok(loaded)
 }
 
 /// Parses one sink file and resolves its secrets; `base` anchors relative paths.

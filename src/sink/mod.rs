@@ -31,6 +31,7 @@ pub mod spool;
 pub mod stats;
 pub mod stdout;
 pub mod syslog;
+pub mod test_alert;
 pub mod waiting;
 pub mod webhook;
 
@@ -41,6 +42,7 @@ pub use load::load_dir;
 pub use router::Router;
 pub use sample::sample_alert;
 pub use stats::SinkStats;
+pub use test_alert::{fresh_test_alert, test_alert, TEST_RULE_ID};
 
 use crate::alert::Alert;
 use std::future::Future;

@@ -142,7 +142,9 @@ impl Queue {
             let taken = queue.lock().take(max);
             taken.map_err(|e| queue.spool_err(e))
         })
-        .await?;
+        .await
+        // Logged by the driver ("cannot read the sink queue"); counted here, with the writes.
+        .inspect_err(|_| self.counters.spool_failures.add(1))?;
         if skipped > 0 {
             self.counters.duplicates.add(skipped as u64);
             self.freed.notify_waiters();
@@ -158,12 +160,16 @@ impl Queue {
             finished.map_err(|e| queue.spool_err(e))
         })
         .await;
-        if let Ok(n) = result {
-            let counter = match outcome {
-                Outcome::Delivered => &self.counters.delivered,
-                Outcome::Rejected => &self.counters.rejected,
-            };
-            counter.add(n as u64);
+        match result {
+            Ok(n) => {
+                let counter = match outcome {
+                    Outcome::Delivered => &self.counters.delivered,
+                    Outcome::Rejected => &self.counters.rejected,
+                };
+                counter.add(n as u64);
+            }
+            // Logged by the driver ("cannot record a delivery in the spool").
+            Err(_) => self.counters.spool_failures.add(1),
         }
         self.freed.notify_waiters();
         result.map(|_| ())

@@ -1,5 +1,6 @@
-//! A realistic alert for `trailwatch sink test NAME` and for tests: what an operator sees
-//! when checking that a sink is wired up.
+//! A realistic alert for tests and golden files: what an operator sees for a real detection.
+//! (`trailwatch sink test` sends [`super::test_alert`] instead, which cannot be mistaken for
+//! an incident.)
 
 use crate::alert::Alert;
 use crate::severity::Severity;

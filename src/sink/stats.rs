@@ -124,7 +124,9 @@ pub struct SinkStats {
     pub retries: u64,
     /// Attempts abandoned at `retry.attempt_timeout_secs` (also counted in `retries`).
     pub timeouts: u64,
-    /// Spool writes that failed (ENOSPC, EIO): the alert was not accepted, the caller retries.
+    /// Spool operations that failed (ENOSPC, EIO): an append (the alert was not accepted, the
+    /// caller retries), a read of the queue or the record of a finished delivery (the driver
+    /// retries).
     pub spool_failures: u64,
     /// Unix milliseconds of the last delivery (0: none since start).
     pub last_delivery_ms: u64,

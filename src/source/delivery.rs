@@ -335,7 +335,9 @@ mod tests {
                 assert_eq!(bad.len(), 1);
                 assert_eq!(bad[0].place, Some(Place::Line(2)));
                 assert!(
-                    bad[0].message.contains("longer than 1000 bytes"),
+                    bad[0]
+                        .message
+                        .contains("longer than max_line_bytes (1000 bytes)"),
                     "{}",
                     bad[0]
                 );

@@ -45,7 +45,7 @@ pub struct Batch {
 /// Size limits on what is read.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// A longer NDJSON line is reported and skipped.
+    /// A longer NDJSON line is reported and skipped (`max_line_bytes` in trailwatch.yaml).
     pub max_line_bytes: usize,
     /// A larger delivery file (decompressed) is reported and skipped.
     pub max_file_bytes: u64,
@@ -56,7 +56,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_line_bytes: 8 * 1024 * 1024,
+            max_line_bytes: crate::event::reader::MAX_LINE_BYTES,
             max_file_bytes: 1024 * 1024 * 1024,
             batch_records: 512,
         }

@@ -137,7 +137,13 @@ impl Loop {
                     return Drained::Starved;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
-                    tracing::warn!(path = ?tail.path, error = %e, "a tailed file was replaced; not read");
+                    // Reported as bad input like a refused pending file (below), so it is
+                    // logged ("skipped bad input") and counted in files_failed alike.
+                    self.send(SourceEvent::Bad(BadInput {
+                        path: tail.path.clone(),
+                        place: None,
+                        message: format!("replaced while tailed: {e}; not read"),
+                    }));
                     return Drained::Gone;
                 }
                 Err(e) => {

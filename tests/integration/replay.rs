@@ -295,7 +295,7 @@ fn malformed_records_are_reported_counted_and_skipped() {
     write_gz(&dir.path().join("in/ok.json.gz"), &ok_gz);
 
     let (code, lines, err) = replay(dir.path(), &["--output", "matches", "in"]);
-    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(code, Some(1), "malformed input exits 1: {err}");
     let mut ids: Vec<&str> = lines
         .iter()
         .map(|l| l["event_id"].as_str().unwrap())
@@ -321,7 +321,7 @@ fn malformed_records_are_reported_counted_and_skipped() {
 }
 
 #[test]
-fn missing_input_is_reported_and_the_rest_is_read() {
+fn missing_input_is_reported_the_rest_is_read_and_it_exits_2() {
     let dir = workspace();
     write_ndjson(
         &dir.path().join("e.ndjson"),
@@ -337,7 +337,7 @@ fn missing_input_is_reported_and_the_rest_is_read() {
         dir.path(),
         &["--output", "matches", "nope.json", "e.ndjson"],
     );
-    assert_eq!(code, Some(0));
+    assert_eq!(code, Some(2), "a missing input path exits 2: {err}");
     assert_eq!(lines.len(), 1);
     assert!(err.contains("nope.json: cannot read"), "{err}");
 }
@@ -388,4 +388,79 @@ Detection:\n  - {Key: eventName, Condition: Equals, Value: ConsoleLogin}\n";
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0]["dedup"], "198.51.100.2");
     assert_eq!(alerts[0]["event_count"], 4);
+}
+
+#[test]
+fn exit_codes_tell_a_missing_path_from_corrupt_input() {
+    let dir = workspace();
+    let (code, lines, err) = replay(dir.path(), &["missing-dir/"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(lines.is_empty());
+    assert!(err.contains("missing-dir/: cannot read"), "{err}");
+
+    write(
+        &dir.path().join("corrupt/a.json.gz"),
+        b"\x1f\x8b\x08\x00not-deflate",
+    );
+    write(
+        &dir.path().join("corrupt/b.json"),
+        b"{\"Records\": [{\"eventName\"",
+    );
+    let (code, _, err) = replay(dir.path(), &["corrupt"]);
+    assert_eq!(code, Some(1), "only corrupt files: {err}");
+    assert!(err.contains("2 malformed"), "{err}");
+
+    let good = grant(
+        "ok",
+        "2024-01-17T09:00:00Z",
+        "us-east-1",
+        "g",
+        Some("10.0.0.0/8"),
+    );
+    write_ndjson(&dir.path().join("good/e.ndjson"), &[good]);
+    let (code, lines, err) = replay(dir.path(), &["good"]);
+    assert_eq!((code, lines.len()), (Some(0), 1), "{err}");
+}
+
+#[test]
+fn long_lines_follow_max_line_bytes_like_the_daemon() {
+    let dir = workspace();
+    let mut long = grant(
+        "long",
+        "2024-01-17T09:00:00Z",
+        "us-east-1",
+        "g",
+        Some("10.0.0.0/8"),
+    );
+    long["padding"] = Value::String("x".repeat(2_000));
+    let short = grant(
+        "short",
+        "2024-01-17T09:00:00Z",
+        "us-east-1",
+        "h",
+        Some("10.0.0.0/8"),
+    );
+    write_ndjson(&dir.path().join("in.ndjson"), &[long, short]);
+
+    // The default limit (8 MiB, the daemon's default too) reads both.
+    let (code, lines, err) = replay(dir.path(), &["--output", "matches", "in.ndjson"]);
+    assert_eq!((code, lines.len()), (Some(0), 2), "{err}");
+
+    let (code, lines, err) = replay(
+        dir.path(),
+        &[
+            "--output",
+            "matches",
+            "--max-line-bytes",
+            "1000",
+            "in.ndjson",
+        ],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(lines.len(), 1, "{err}");
+    assert_eq!(lines[0]["event_id"], "short");
+    assert!(
+        err.contains("in.ndjson:1: line longer than max_line_bytes (1000 bytes); skipped"),
+        "{err}"
+    );
 }

@@ -43,7 +43,9 @@ fn show_prints_the_catalog_page() {
         "| TA0005 Stealth | T1562.007 Impair Defenses: Disable or Modify Cloud Firewall |",
         "  eventSource eq \"rds.amazonaws.com\"\n  eventName eq \"AuthorizeDBSecurityGroupIngress\"\n  errorCode is_null\n",
         "| eventSource | eq | rds.amazonaws.com | 1 |",
-        "| eventName | eq | AuthorizeDBSecurityGroupIngress | 0 |",
+        // Test.SameAction has it in an IsIn list: the same indicator, counted (it was 0 while
+        // the same rule was listed as detecting the same action).
+        "| eventName | eq | AuthorizeDBSecurityGroupIngress | 1 |",
         "| errorCode | is_null |  | 1 |",
         "| security_group_name | requestParameters.dBSecurityGroupName |",
         "| userIdentity |  |",
@@ -112,7 +114,10 @@ fn coverage_tables() {
         md.contains("| TA0003 Persistence | T1098.001 Account Manipulation: Additional Cloud Credentials | 1 | Test.SameAction |"),
         "{md}"
     );
-    assert!(md.contains("3 rules; 1 without an ATT&CK mapping."), "{md}");
+    assert!(
+        md.contains("3 rules counted; 1 without an ATT&CK mapping; 0 disabled and not counted."),
+        "{md}"
+    );
     let (_, json) = rules(dir.path(), &["coverage", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["unmapped"], serde_json::json!(["Test.Other"]));
@@ -151,5 +156,200 @@ fn coverage_doc_is_the_generated_table() {
         &doc[start..end],
         stdout(&o),
         "regenerate docs/COVERAGE.md's table with `trailwatch rules coverage --format markdown`"
+    );
+}
+
+/// Rules that can match `StopLogging` in every way a rule can say so, one that cannot (it
+/// excludes it), and a disabled one.
+fn stop_logging_pack() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let panther = |id: &str, detection: &str, extra: &str| {
+        format!(
+            "AnalysisType: rule\nRuleID: {id}\nEnabled: true\nLogTypes: [AWS.CloudTrail]\n\
+             Severity: High\n{extra}Detection:\n{detection}"
+        )
+    };
+    let files = [
+        (
+            "equals.yml",
+            panther(
+                "Stop.Equals",
+                "  - {Key: eventName, Condition: Equals, Value: StopLogging}\n",
+                "Reports:\n  MITRE ATT&CK:\n    - TA0005:T1562.008\n",
+            ),
+        ),
+        (
+            "any.yml",
+            panther(
+                "Stop.Any",
+                "  - {Key: eventSource, Condition: Equals, Value: cloudtrail.amazonaws.com}\n  \
+                 - Any:\n      - {Key: eventName, Condition: Equals, Value: StopLogging}\n      \
+                 - {Key: eventName, Condition: Equals, Value: DeleteTrail}\n",
+                "",
+            ),
+        ),
+        (
+            "isin.yml",
+            panther(
+                "Stop.IsIn",
+                "  - {Key: eventName, Condition: IsIn, Values: [StopLogging, UpdateTrail]}\n",
+                "",
+            ),
+        ),
+        (
+            "not.yml",
+            panther(
+                "Stop.Excluded",
+                "  - {Key: eventSource, Condition: Equals, Value: cloudtrail.amazonaws.com}\n  \
+                 - None:\n      - {Key: eventName, Condition: Equals, Value: StopLogging}\n",
+                "",
+            ),
+        ),
+        (
+            "disabled.yml",
+            panther(
+                "Stop.Disabled",
+                "  - {Key: eventName, Condition: Equals, Value: StopLogging}\n",
+                "Reports:\n  MITRE ATT&CK:\n    - TA0005:T1562.008\n",
+            )
+            .replace("Enabled: true", "Enabled: false"),
+        ),
+        (
+            "sigma.yml",
+            "title: Stop logging (Sigma)\nid: stop-sigma\nlogsource:\n    product: aws\n    \
+             service: cloudtrail\ndetection:\n    sel:\n        eventName:\n            \
+             - StopLogging\n            - DeleteTrail\n    condition: sel\n"
+                .to_string(),
+        ),
+    ];
+    for (name, text) in files {
+        write(&dir.path().join(name), text.as_bytes());
+    }
+    dir
+}
+
+fn listed(dir: &std::path::Path, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["list"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let (code, out) = rules(dir, &all);
+    assert_eq!(code, Some(0), "{out}");
+    let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    v.iter()
+        .map(|r| r["rule_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_rule_that_can_match_an_event_name_is_listed_under_it() {
+    let dir = stop_logging_pack();
+    let stop = listed(dir.path(), &["--event-name", "StopLogging"]);
+    assert_eq!(
+        stop,
+        [
+            "Stop.Any",
+            "Stop.Disabled",
+            "Stop.Equals",
+            "Stop.IsIn",
+            "stop-sigma"
+        ],
+        "inside Any, IsIn and Sigma lists too; never under None"
+    );
+    assert_eq!(
+        listed(dir.path(), &["--event-name", "DeleteTrail"]),
+        ["Stop.Any", "stop-sigma"]
+    );
+}
+
+#[test]
+fn same_action_agrees_with_the_indicators_table() {
+    let dir = stop_logging_pack();
+    let (code, page) = rules(dir.path(), &["show", "Stop.Any"]);
+    assert_eq!(code, Some(0), "{page}");
+    assert!(
+        page.contains("| eventName | eq | StopLogging | 4 |"),
+        "Equals, IsIn, Sigma and the disabled rule: {page}"
+    );
+    let same = page
+        .split("Rules detecting the same action\n")
+        .nth(1)
+        .unwrap();
+    let ids: Vec<&str> = same
+        .lines()
+        .take_while(|l| l.starts_with("- "))
+        .map(|l| &l[2..])
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["Stop.Disabled", "Stop.Equals", "Stop.IsIn", "stop-sigma"],
+        "the four rules the table counts, not the one that excludes StopLogging: {page}"
+    );
+    let (_, excluded) = rules(dir.path(), &["show", "Stop.Excluded"]);
+    assert!(
+        excluded.contains("| eventName | not_eq | StopLogging | 0 |"),
+        "a test under None is shown negated: {excluded}"
+    );
+}
+
+#[test]
+fn tactics_and_techniques_are_found_by_id_or_name() {
+    let dir = stop_logging_pack();
+    let by_id = listed(dir.path(), &["--tactic", "TA0005"]);
+    assert_eq!(by_id, ["Stop.Disabled", "Stop.Equals"]);
+    for name in ["defense-evasion", "Defense Evasion", "ta0005", "stealth"] {
+        assert_eq!(listed(dir.path(), &["--tactic", name]), by_id, "{name}");
+    }
+    assert_eq!(
+        listed(dir.path(), &["--technique", "impair defenses"]),
+        by_id
+    );
+    let o = trailwatch(
+        dir.path(),
+        &[
+            "rules",
+            "list",
+            "--tactic",
+            "defence-evasion",
+            "--rules",
+            ".",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown ATT&CK tactic `defence-evasion`")
+            && stderr(&o).contains("TA0005 Stealth"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn coverage_sets_disabled_rules_apart() {
+    let dir = stop_logging_pack();
+    let (code, text) = rules(dir.path(), &["coverage"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("1 rule(s)"),
+        "only the enabled rule counts: {text}"
+    );
+    assert!(
+        text.contains("5 rules counted; 4 without an ATT&CK mapping; 1 disabled and not counted (Stop.Disabled)"),
+        "{text}"
+    );
+    let (_, json) = rules(dir.path(), &["coverage", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["disabled_not_counted"],
+        serde_json::json!(["Stop.Disabled"])
+    );
+    let (_, all) = rules(
+        dir.path(),
+        &["coverage", "--include-disabled", "--format", "markdown"],
+    );
+    assert!(
+        all.contains("| 2 | Stop.Disabled (disabled), Stop.Equals |"),
+        "{all}"
     );
 }

@@ -77,6 +77,33 @@ async fn slack_payload_matches_the_golden_file() {
     assert_eq!(request.json(), golden);
 }
 
+/// The `sink test` alert as Slack shows it: `[TEST]` in the title, `trailwatch.sink_test` as the
+/// rule, INFO, and the description saying it is not an incident.
+#[tokio::test]
+async fn slack_test_alert_payload_is_recognisable_and_matches_the_golden_file() {
+    let server = Server::start(vec![], Reply::status(200)).await;
+    let setup = Setup::new();
+    setup.slack("slack", &server.url, "min_severity: INFO\n");
+    let router = setup.router().await;
+    let alert = trailwatch::sink::test_alert(
+        trailwatch::severity::Severity::Info,
+        "5e57a1e77e57a1e77e57a1e77e57a1e7",
+        "2024-01-17T09:31:02Z",
+    );
+    router.publish(&alert).await.unwrap();
+    within(router.wait_idle()).await;
+    let payload = server.requests()[0].json();
+    let text = payload.to_string();
+    for mark in [
+        "[TEST] trailwatch sink test",
+        "trailwatch.sink_test",
+        "not an incident",
+    ] {
+        assert!(text.contains(mark), "{mark} in {payload:#}");
+    }
+    assert_eq!(payload, support_golden("slack_test_alert.json", &payload));
+}
+
 /// Compares with `tests/data/golden/NAME`; `UPDATE_GOLDEN=1` rewrites it.
 fn support_golden(name: &str, actual: &serde_json::Value) -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -220,7 +220,8 @@ fn max_keys_evicts_the_least_recently_used_key() {
         env.log()
     );
     assert!(
-        env.log().contains("dedup.max_keys reached"),
+        env.log()
+            .contains("dedup.max_keys or dedup.max_pending_bytes reached"),
         "{}",
         env.log()
     );

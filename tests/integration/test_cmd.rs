@@ -148,7 +148,8 @@ fn filters_select_rules() {
         run("LogTypes=AWS.CloudTrail"),
         (Some(0), "6 passed, 0 failed".into())
     );
-    assert_eq!(run("Tags=none"), (Some(0), "0 passed, 0 failed".into()));
+    // A filter that keeps nothing is a mistake worth an exit code (a warning goes to stderr).
+    assert_eq!(run("Tags=none"), (Some(1), "0 passed, 0 failed".into()));
     let o = trailwatch(dir.path(), &["test", "--filter", "Colour=red", "."]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("valid keys: RuleID, Tags, Severity, LogTypes"));
@@ -204,4 +205,29 @@ Tests:
     let o = trailwatch(dir.path(), &["test", "r.yml"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert_eq!(stdout(&o).lines().last(), Some("3 passed, 0 failed"));
+}
+
+#[test]
+fn a_filter_that_matches_no_rule_warns_and_exits_1() {
+    let seed = "rules.d/aws_rds_security_group_ingress_authorized.yml";
+    let o = trailwatch(&repo(), &["test", "--filter", "RuleID=nosuch", seed]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: no rule matches --filter RuleID=nosuch (1 rule(s) loaded)"),
+        "{}",
+        stderr(&o)
+    );
+    // Several filters that together keep no rule: the same warning and exit code.
+    let o = trailwatch(
+        &repo(),
+        &[
+            "test",
+            "--filter",
+            "Severity=Info",
+            "--filter",
+            "Tags=AWS",
+            seed,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
