@@ -576,6 +576,19 @@ impl Env {
     }
 }
 
+/// The sum of a metric's samples whose line contains `label` (every sample for "").
+pub fn metric(port: u16, name: &str, label: &str) -> u64 {
+    http_get(port, "/metrics")
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+                && l.contains(label)
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
 pub fn http_get(port: u16, path: &str) -> String {
     use std::io::Read;
     let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -2,7 +2,7 @@
 //! the source root. Each is refused with a message naming the file, counted, and costs the
 //! daemon no more than a bounded amount of memory; the good files beside them are read.
 
-use crate::daemon::{http_get, lines, target, wait_until, Env};
+use crate::daemon::{http_get, lines, metric, target, wait_until, Env};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -45,11 +45,7 @@ fn write_sparse(path: &Path, len: u64) {
 }
 
 fn files_failed(port: u16) -> u64 {
-    http_get(port, "/metrics")
-        .lines()
-        .filter(|l| l.starts_with("trailwatch_files_failed_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    metric(port, "trailwatch_files_failed_total", "")
 }
 
 #[test]
@@ -193,13 +189,7 @@ fn pending_windows_are_bounded_in_bytes() {
         })
         .collect();
     std::fs::write(env.inbox().join("big.ndjson"), lines(&events)).unwrap();
-    let metric = |name: &str| -> u64 {
-        http_get(port, "/metrics")
-            .lines()
-            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-            .unwrap_or(0)
-    };
+    let metric = |name: &str| metric(port, name, "");
     // Every key ends up either held or counted as evicted.
     let settled =
         || metric("trailwatch_dedup_keys") + metric("trailwatch_dedup_keys_evicted_total") == 100;

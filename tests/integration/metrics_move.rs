@@ -4,24 +4,11 @@
 //! a delivery refused for good and one retried (`trailwatch_sink_rejected_total`,
 //! `trailwatch_sink_retries_total`). Each is checked against the log line that reports it.
 
-use crate::daemon::{append, http_get, lines, target, terminate, wait_until, Env};
+use crate::daemon::{append, http_get, lines, metric, target, terminate, wait_until, Env};
 use crate::support::{records_json, write};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
-
-/// The sum of a metric's samples whose line contains `label` (every sample for "").
-fn metric(port: u16, name: &str, label: &str) -> u64 {
-    http_get(port, "/metrics")
-        .lines()
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
-                && l.contains(label)
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
 
 /// An HTTP endpoint on 127.0.0.1 that reads each request whole and answers 400, for at most
 /// `requests` requests; returns its URL.
